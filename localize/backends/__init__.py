@@ -1,0 +1,52 @@
+"""Engine registry. Engines are named by "module:Class" strings so that heavy
+libraries (xllamacpp, aiohttp, vllm) load only when that engine is chosen."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+
+from localize.backends.base import Backend, Generation, GenerationRequest
+from localize.errors import UsageError
+
+BACKENDS = {
+    "embedded": "localize.backends.embedded:EmbeddedBackend",
+    "vllm": "localize.backends.openai_server:OpenAIServerBackend",
+    "vllm-offline": "localize.backends.vllm_offline:VLLMOfflineBackend",
+}
+CHOICES = ("auto", *BACKENDS)
+
+__all__ = ["Backend", "Generation", "GenerationRequest", "BACKENDS", "CHOICES", "create_backend"]
+
+
+def _load_class(name: str) -> type[Backend]:
+    module, _, cls = BACKENDS[name].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def create_backend(
+    name: str,
+    *,
+    model: str | None = None,
+    endpoint: str | None = None,
+    max_in_flight: int = 256,
+    parallel: int | None = None,
+    threads: int | None = None,
+) -> Backend:
+    """Build the named engine (not loaded yet). `auto` picks vllm when its endpoint answers."""
+    if name == "auto":
+        from localize.backends.openai_server import DEFAULT_ENDPOINT, probe
+
+        name = "vllm" if probe(endpoint or DEFAULT_ENDPOINT) else "embedded"
+    if name not in BACKENDS:
+        hint = difflib.get_close_matches(name, CHOICES, n=1)
+        extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise UsageError(f"unknown backend {name!r}{extra}; choose one of: {', '.join(CHOICES)}")
+    cls = _load_class(name)
+    if name == "embedded":
+        return cls(model, n_parallel=parallel or 1, threads=threads)
+    if name == "vllm":
+        from localize.backends.openai_server import DEFAULT_ENDPOINT
+
+        return cls(endpoint or DEFAULT_ENDPOINT, model, max_in_flight=max_in_flight)
+    return cls(model)
