@@ -1,0 +1,57 @@
+"""Turn a model's reply into a cell value, and say what is wrong with it.
+
+Small models wrap answers in quotes or code fences, echo the delimiters, or
+add a second line of commentary. We strip what is clearly packaging; anything
+else is left for the seller to see, flagged.
+"""
+
+from __future__ import annotations
+
+import re
+
+from localize.text.html import has_text, structure_diff, visible_text
+
+_FENCE = re.compile(r"^```[a-zA-Z]*\s*\n?(.*?)\n?```$", re.S)
+_QUOTES = [('"', '"'), ("“", "”"), ("«", "»"), ("'", "'"), ("„", "“")]
+
+
+def clean_output(text: str, source: str, kind: str) -> str:
+    out = text.strip()
+    m = _FENCE.match(out)
+    if m and "```" not in source:
+        out = m.group(1).strip()
+    if out.startswith("<<<") and "<<<" not in source:
+        out = out[3:].lstrip()
+    if out.endswith(">>>") and ">>>" not in source:
+        out = out[:-3].rstrip()
+    for left, right in _QUOTES:
+        if (
+            len(out) >= 2 and out.startswith(left) and out.endswith(right)
+            and not (source.strip().startswith(left) and source.strip().endswith(right))
+        ):
+            out = out[len(left) : -len(right)].strip()
+    if kind in ("title", "label") and "\n" not in source.strip():
+        lines = [line.strip() for line in out.splitlines() if line.strip()]
+        out = lines[0] if lines else ""
+    # Keep the source's surrounding whitespace (HTML pieces are joined back byte for byte).
+    lead = source[: len(source) - len(source.lstrip())]
+    trail = source[len(source.rstrip()) :]
+    return lead + out + trail if out else ""
+
+
+def problems(output: str, source: str, kind: str, max_chars: int | None) -> list[tuple[str, str]]:
+    """(code, detail) pairs for a cleaned output. Empty list means fine."""
+    found = []
+    if not output.strip():
+        return [("empty_output", "the model returned no text")]
+    if kind == "html" or "<" in source:
+        diff = structure_diff(source, output)
+        if diff:
+            found.append(("html_structure", diff))
+    if max_chars:
+        length = len(visible_text(output)) if kind == "html" else len(output.strip())
+        if length > max_chars:
+            found.append(("too_long", f"{length} characters, market limit {max_chars}"))
+    if has_text(source) and output.strip() == source.strip() and len(visible_text(source)) > 12:
+        found.append(("unchanged", "output identical to the source"))
+    return found

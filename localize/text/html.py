@@ -1,0 +1,126 @@
+"""HTML detail pages: tag-structure signatures, safe splitting, visible text.
+
+A regex tokenizer rather than a DOM parser on purpose: seller HTML is often
+broken (unclosed <p>, stray </div>), and we must compare and split it exactly
+as written, never "repair" it. Joining the pieces of `split_blocks` gives the
+input back byte for byte.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import re
+
+_TOKEN = re.compile(r"<!--.*?-->|<![^>]*>|<[/a-zA-Z][^>]*>", re.S)
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)(.*?)(/?)>", re.S)
+_ATTR = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
+_LOOKS_HTML = re.compile(r"<(p|div|br|ul|ol|li|h[1-6]|span|strong|b|i|em|table|tr|td|a|img)\b[^>]*>", re.I)
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+# Attribute values that are customer-facing text: translated, so only their presence is compared.
+TRANSLATABLE_ATTRS = {"alt", "title", "placeholder", "aria-label", "label"}
+
+
+def looks_like_html(text: str) -> bool:
+    return bool(_LOOKS_HTML.search(text))
+
+
+def tokens(text: str) -> list[tuple[bool, str]]:
+    """Split into (is_markup, piece) pairs covering the whole text."""
+    out, pos = [], 0
+    for m in _TOKEN.finditer(text):
+        if m.start() > pos:
+            out.append((False, text[pos : m.start()]))
+        out.append((True, m.group(0)))
+        pos = m.end()
+    if pos < len(text):
+        out.append((False, text[pos:]))
+    return out
+
+
+def _tag_signature(markup: str) -> tuple:
+    if markup.startswith("<!--"):
+        return ("comment",)
+    if markup.startswith("<!"):
+        return ("decl", markup.lower())
+    m = _TAG.match(markup)
+    if not m:
+        return ("raw", markup)
+    closing, name, rest, selfclose = m.groups()
+    attrs = []
+    for a in _ATTR.finditer(rest):
+        key = a.group(1).lower()
+        value = next((g for g in a.groups()[1:] if g is not None), None)
+        if key in TRANSLATABLE_ATTRS:
+            value = "<text>" if value else value
+        attrs.append((key, value))
+    return ("end" if closing else "start", name.lower(), tuple(sorted(attrs)))
+
+
+def structure(text: str) -> list[tuple]:
+    """The tag skeleton: tags in order with attributes (translatable values masked)."""
+    return [_tag_signature(piece) for is_markup, piece in tokens(text) if is_markup]
+
+
+def structure_diff(source: str, output: str) -> str | None:
+    """None when the tag structure is identical, else a short human description."""
+    a, b = structure(source), structure(output)
+    if a == b:
+        return None
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return f"tag {i + 1}: expected {_show(x)}, got {_show(y)}"
+    if len(a) > len(b):
+        return f"{len(a) - len(b)} tag(s) missing, first {_show(a[len(b)])}"
+    return f"{len(b) - len(a)} extra tag(s), first {_show(b[len(a)])}"
+
+
+def _show(sig: tuple) -> str:
+    if sig[0] in ("start", "end"):
+        attrs = "".join(f" {k}" + (f'="{v}"' if v is not None else "") for k, v in sig[2])
+        return f"<{'/' if sig[0] == 'end' else ''}{sig[1]}{attrs}>"
+    return sig[0]
+
+
+def visible_text(text: str) -> str:
+    """Text a shopper sees: tags removed, entities decoded, whitespace collapsed."""
+    plain = "".join(piece for is_markup, piece in tokens(text) if not is_markup)
+    return " ".join(_html.unescape(plain).split())
+
+
+def has_text(text: str) -> bool:
+    return any(ch.isalpha() for ch in visible_text(text))
+
+
+def split_blocks(text: str, max_chars: int) -> list[str]:
+    """Cut long HTML into pieces of about max_chars at top-level tag boundaries.
+
+    Small models translate short pieces far more faithfully, and identical
+    pieces (a shared care-instructions list) are then generated once. Cuts only
+    happen where nesting depth is zero, so each piece is well-formed if the
+    whole was; "".join(pieces) == text always.
+    """
+    if len(text) <= max_chars:
+        return [text]
+    pieces, start, depth, pos = [], 0, 0, 0
+    for is_markup, piece in tokens(text):
+        pos += len(piece)
+        if is_markup:
+            sig = _tag_signature(piece)
+            if sig[0] == "start" and sig[1] not in VOID and not piece.rstrip().endswith("/>"):
+                depth += 1
+            elif sig[0] == "end":
+                depth = max(0, depth - 1)
+        if depth == 0 and pos - start >= max_chars:
+            pieces.append(text[start:pos])
+            start = pos
+    if start < len(text):
+        pieces.append(text[start:])
+    # Whitespace-only tails and heads are merged into their neighbours.
+    merged: list[str] = []
+    for p in pieces:
+        if merged and not p.strip():
+            merged[-1] += p
+        else:
+            merged.append(p)
+    return merged

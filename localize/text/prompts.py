@@ -1,0 +1,92 @@
+"""Versioned prompt templates (prompts/<kind>.v<N>.toml) rendered to chat messages.
+
+Message order is fixed for prefix caching: the system rules (identical for
+every row and locale) come first, then the worked example for the language,
+then the row's text, and the locale instruction last.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from localize.errors import LocalizeError
+from localize.text.locales import Locale
+
+KINDS = ("title", "html", "text", "label")
+_NAME = re.compile(r"^(?P<kind>[a-z]+)\.v(?P<version>\d+)\.toml$")
+
+
+def prompts_dir() -> Path:
+    """Installed wheels carry the templates inside the package; a source checkout has them at the top."""
+    packaged = Path(__file__).resolve().parents[1] / "_data" / "prompts"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "prompts"
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    kind: str
+    version: int
+    system: str
+    user: str
+    limit: str
+    example_source: str | None
+    examples: dict[str, str]  # language code -> worked rewrite
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}.v{self.version}"
+
+    def messages(self, source: str, locale: Locale, max_chars: int | None = None) -> tuple[dict, ...]:
+        limit = self.limit.format(max_chars=max_chars) if max_chars and self.limit else ""
+        msgs = [{"role": "system", "content": self.system}]
+        example = self.examples.get(locale.code) or self.examples.get(locale.language)
+        if self.example_source and example:
+            msgs.append({"role": "user", "content": self._user(self.example_source, locale, "")})
+            msgs.append({"role": "assistant", "content": example})
+        msgs.append({"role": "user", "content": self._user(source, locale, limit)})
+        return tuple(msgs)
+
+    def _user(self, source: str, locale: Locale, limit: str) -> str:
+        # str.format fills the template once; braces inside the product text are never re-read.
+        return self.user.format(source=source, language=f"{locale.name} ({locale.code})", limit=limit)
+
+
+def _load(path: Path) -> PromptTemplate:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        examples = dict(data.get("examples", {}))
+        return PromptTemplate(
+            kind=data["kind"],
+            version=int(data["version"]),
+            system=data["system"].strip(),
+            user=data["user"].strip(),
+            limit=data.get("limit", ""),
+            example_source=examples.pop("source", None),
+            examples={k: v for k, v in examples.items()},
+        )
+    except (tomllib.TOMLDecodeError, KeyError, ValueError) as exc:
+        raise LocalizeError(f"{path}: invalid prompt template: {exc}") from exc
+
+
+@cache
+def load_templates(directory: Path | None = None) -> dict[str, PromptTemplate]:
+    """The newest version of each kind."""
+    directory = directory or prompts_dir()
+    found: dict[str, PromptTemplate] = {}
+    for path in sorted(directory.glob("*.toml")):
+        m = _NAME.match(path.name)
+        if not m:
+            continue
+        tpl = _load(path)
+        if (tpl.kind, tpl.version) != (m["kind"], int(m["version"])):
+            raise LocalizeError(f"{path}: kind/version inside ({tpl.id}) differ from the file name")
+        if tpl.kind not in found or tpl.version > found[tpl.kind].version:
+            found[tpl.kind] = tpl
+    missing = [k for k in KINDS if k not in found]
+    if missing:
+        raise LocalizeError(f"{directory}: no prompt template for {', '.join(missing)}")
+    return found
