@@ -1,0 +1,140 @@
+"""The command line. Thin: parse, build options, call the library, map errors.
+
+`localize CATALOG --to es,fr,tr` is the main form: a first argument that is
+not a subcommand name runs `translate`. Errors become one line on stderr and an
+exit code, here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from typer._click import exceptions as click_exceptions  # typer vendors click; no direct dependency
+from typer.core import TyperGroup
+
+from localize import __version__
+from localize.errors import LocalizeError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 70, 130
+
+
+class MainFormGroup(TyperGroup):
+    """Routes `localize catalog.csv ...` to the `translate` command."""
+
+    default_command = "translate"
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+    def format_usage(self, ctx, formatter):
+        formatter.write_usage(ctx.command_path, "CATALOG --to LOCALES [OPTIONS]")
+        formatter.write_usage(ctx.command_path, "COMMAND [ARGS]...", prefix="       ")
+
+
+app = typer.Typer(
+    cls=MainFormGroup,
+    name="localize",
+    help=(
+        "Rewrite an e-commerce catalog's customer-facing texts as native listings for other locales.\n\n"
+        "Main form:  localize catalog.csv --to es,fr,tr  (same as `localize translate ...`)"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool):
+    if value:
+        typer.echo(f"localize {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = None,
+):
+    pass
+
+
+@app.command("translate")
+def translate_cmd(
+    catalog: Annotated[Path, typer.Argument(help="Catalog file: .csv, .tsv or .parquet.", show_default=False)],
+    to: Annotated[str, typer.Option("--to", "-t", help="Target locales, comma-separated: es,fr,tr,pt-BR.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (default: <stem>.localized.<ext> beside the input); with --layout per-locale a folder or a path containing {locale}.")] = None,
+    fields: Annotated[Optional[str], typer.Option(help="Columns to localize, comma-separated, optionally with a role: 'Title,Blurb=description'. Default: detected from the header.")] = None,
+    layout: Annotated[str, typer.Option(help="columns: add <column>_<locale> columns; per-locale: one drop-in file per locale.")] = "columns",
+    market: Annotated[str, typer.Option(help="Length limits profile: generic, shopify, amazon, ebay.")] = "generic",
+    backend: Annotated[str, typer.Option(help="Engine: auto (vllm if --endpoint answers, else embedded), embedded, vllm, vllm-offline.")] = "auto",
+    model: Annotated[Optional[str], typer.Option(help="embedded: a .gguf path; vllm: the served model name; vllm-offline: a hub id or path.")] = None,
+    endpoint: Annotated[Optional[str], typer.Option(help="OpenAI-compatible server URL for --backend vllm.", show_default="http://127.0.0.1:8000/v1")] = None,
+    max_in_flight: Annotated[int, typer.Option(min=1, help="vllm: requests in flight (a GPU server wants hundreds).")] = 256,
+    parallel: Annotated[Optional[int], typer.Option(min=1, help="embedded: sequences decoded together.")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="embedded: CPU threads (default: all cores).")] = None,
+    batch_rows: Annotated[int, typer.Option(min=1, help="Rows read and submitted per batch.")] = 256,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")] = False,
+):
+    """Localize a catalog (the main form: `localize CATALOG --to es,fr,tr`)."""
+    from localize.pipeline.run import RunOptions, run
+    from localize.pipeline.summary import print_summary
+    from localize.text.locales import parse_locales
+
+    opts = RunOptions(
+        input=catalog, locales=parse_locales(to), output=output, fields=fields, layout=layout,
+        market=market, backend=backend, model=model, endpoint=endpoint, max_in_flight=max_in_flight,
+        parallel=parallel, threads=threads, batch_rows=batch_rows, quiet=quiet,
+    )
+    stats = run(opts)
+    if not quiet:
+        print_summary(stats)
+    if as_json:
+        typer.echo(json.dumps(stats.as_dict(), ensure_ascii=False, indent=2))
+
+
+@app.command("markets")
+def markets_cmd():
+    """List the marketplace profiles and their length limits."""
+    from localize.text.markets import available_markets, load_market
+
+    for name in available_markets():
+        m = load_market(name)
+        limits = ", ".join(f"{k} {v}" for k, v in sorted(m.limits.items()))
+        typer.echo(f"{name:10} {m.description}: {limits}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: every error ends here as one line and an exit code."""
+    try:
+        app(args=argv, prog_name="localize", standalone_mode=False)
+    except LocalizeError as exc:
+        _fail(str(exc), exc.exit_code)
+    except click_exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click_exceptions.ClickException as exc:  # bad option or argument
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click_exceptions.Abort, typer.Abort):
+        _fail("interrupted; no output was written", EXIT_INTERRUPTED)
+    except Exception as exc:  # a bug: still one line unless asked for the traceback
+        if os.environ.get("LOCALIZE_DEBUG"):
+            raise
+        _fail(f"internal error: {type(exc).__name__}: {exc} (set LOCALIZE_DEBUG=1 for details)", EXIT_INTERNAL)
+    sys.exit(EXIT_OK)
+
+
+def _fail(message: str, code: int) -> None:
+    print(f"localize: error: {message}", file=sys.stderr)
+    sys.exit(code)

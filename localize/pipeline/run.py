@@ -1,0 +1,189 @@
+"""One localization run: read the catalog in batches, localize, write, report."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from localize.backends import Backend, create_backend
+from localize.catalog.fields import Field, detect_fields, parse_field_spec
+from localize.errors import InputError, OutputError, UsageError
+from localize.io.catalog import CatalogReader, CatalogWriter, catalog_format
+from localize.pipeline.progress import Progress
+from localize.pipeline.report import IssueReport, RunStats
+from localize.pipeline.translate import BatchTranslator
+from localize.text.locales import Locale
+from localize.text.markets import load_market
+from localize.text.prompts import load_templates
+
+LAYOUTS = ("columns", "per-locale")
+
+
+@dataclass
+class RunOptions:
+    input: Path
+    locales: list[Locale]
+    output: Path | None = None
+    fields: str | None = None
+    layout: str = "columns"
+    market: str = "generic"
+    backend: str = "auto"
+    model: str | None = None
+    endpoint: str | None = None
+    max_in_flight: int = 256
+    parallel: int | None = None
+    threads: int | None = None
+    batch_rows: int = 256
+    html_piece_chars: int = 1200
+    quiet: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def output_paths(opts: RunOptions) -> dict[str | None, Path]:
+    """{None: path} for the columns layout, {locale: path} for per-locale files."""
+    src = opts.input
+    if opts.layout not in LAYOUTS:
+        raise UsageError(f"unknown layout {opts.layout!r}; choose one of: {', '.join(LAYOUTS)}")
+    if opts.layout == "columns":
+        path = opts.output or src.with_name(f"{src.stem}.localized{src.suffix}")
+        paths: dict[str | None, Path] = {None: path}
+    else:
+        paths = {}
+        for loc in opts.locales:
+            name = f"{src.stem}.{loc.code}{src.suffix}"
+            if opts.output is None:
+                path = src.with_name(name)
+            elif "{locale}" in str(opts.output):
+                path = Path(str(opts.output).replace("{locale}", loc.code))
+            elif opts.output.is_dir() or str(opts.output).endswith(("/", "\\")):
+                path = opts.output / name
+            else:
+                raise UsageError("with --layout per-locale, -o must be a folder or contain {locale}")
+            paths[loc.code] = path
+    for path in paths.values():
+        catalog_format(path)  # unknown output suffix -> clear error before any work
+        if path.resolve() == src.resolve():
+            raise UsageError(f"{path}: the output would overwrite the input; choose another -o")
+    return paths
+
+
+def resolve_fields(opts: RunOptions, columns: list[str], reader: CatalogReader) -> list[Field]:
+    fields = parse_field_spec(opts.fields, columns) if opts.fields else detect_fields(columns)
+    if not fields:
+        raise InputError(
+            opts.input,
+            "no customer-facing text columns recognized (Shopify, WooCommerce, Magento or generic headers); "
+            "name them with --fields",
+        )
+    schema = reader.arrow_schema
+    if schema is not None:
+        import pyarrow as pa
+
+        for f in fields:
+            t = schema.field(f.column).type
+            if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t)):
+                raise InputError(opts.input, f"column is {t}, not text", column=f.column)
+    return fields
+
+
+def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
+    """Localize opts.input. Raises LocalizeError subclasses for anything the user can fix."""
+    started = time.monotonic()
+    paths = output_paths(opts)
+    market = load_market(opts.market)
+    templates = load_templates()
+    stats = RunStats()
+    with CatalogReader(opts.input, batch_rows=opts.batch_rows) as reader:
+        columns = reader.columns
+        fields = resolve_fields(opts, columns, reader)
+        extra = [] if opts.layout == "per-locale" else [
+            f"{f.column}_{loc.code}" for loc in opts.locales for f in fields
+        ]
+        clash = [c for c in extra if c in columns]
+        if clash:
+            raise OutputError(
+                f"{opts.input}: column {clash[0]!r} already exists; the file looks localized already "
+                "(use --layout per-locale, or remove those columns)"
+            )
+        owns_backend = backend is None
+        backend = backend or create_backend(
+            opts.backend, model=opts.model, endpoint=opts.endpoint, max_in_flight=opts.max_in_flight,
+            parallel=opts.parallel, threads=opts.threads,
+        )
+        report_path = _report_path(next(iter(paths.values())), opts)
+        report = IssueReport(report_path)
+        writers = {loc: CatalogWriter(p, like=reader, extra_columns=extra) for loc, p in paths.items()}
+        progress = Progress([loc.code for loc in opts.locales], reader.count_rows(), quiet=opts.quiet)
+        progress.message(
+            f"localize: {opts.input} -> {', '.join(str(p) for p in paths.values())}\n"
+            f"localize: fields {', '.join(f.column for f in fields)}; locales "
+            f"{', '.join(loc.code for loc in opts.locales)}; market {market.name}; engine {backend.description}"
+        )
+        translator = BatchTranslator(
+            backend, templates, market, opts.locales, html_piece_chars=opts.html_piece_chars,
+        )
+        progress.token_count = lambda: translator.completion_tokens
+        try:
+            for batch in reader.batches():
+                _localize_batch(batch, stats.rows, fields, opts, translator, writers, report, progress)
+                stats.rows += batch.height
+            committed = [str(w.commit()) for w in writers.values()]
+            report_file = report.commit()
+            stats.report = str(report_file) if report_file else None
+        except BaseException:
+            for w in writers.values():
+                w.abort()
+            report.abort()
+            raise
+        finally:
+            progress.close()
+            if owns_backend:
+                backend.close()
+    stats.outputs = committed
+    stats.backend = backend.description
+    for name in ("segments", "copied", "model_calls", "reused", "failures", "completion_tokens", "prompt_tokens"):
+        setattr(stats, name, getattr(translator, name))
+    stats.flagged_rows = len(report.rows)
+    stats.wall_seconds = time.monotonic() - started
+    return stats
+
+
+def _report_path(output: Path, opts: RunOptions) -> Path:
+    stem = output.name[: -len(output.suffix)] if output.suffix else output.name
+    if opts.layout == "per-locale":
+        stem = f"{opts.input.stem}.localized"
+    return output.with_name(f"{stem}.report.csv")
+
+
+def _localize_batch(batch: pl.DataFrame, offset: int, fields, opts, translator, writers, report, progress):
+    field_cols = [f.column for f in fields]
+    rows = batch.select([pl.col(c).cast(pl.String) for c in field_cols]).to_dicts()
+    results = translator.translate(rows, fields, on_row_done=progress.rows_done)
+    new_columns: dict[str, dict[str, list]] = {loc.code: {} for loc in opts.locales}
+    for loc in opts.locales:
+        for f in fields:
+            values = []
+            for r, row in enumerate(rows):
+                source = row.get(f.column)
+                cell = results.get((r, f.column, loc.code))
+                if cell is None:  # empty source: stays empty, no model call
+                    values.append(source)
+                    continue
+                for code, detail in cell.issues:
+                    report.add(offset + r + 1, f.column, loc.code, code, detail)
+                values.append(cell.value)
+            new_columns[loc.code][f.column] = values
+    if None in writers:
+        out = batch.with_columns(
+            [pl.Series(f"{c}_{loc}", vals, dtype=pl.String) for loc, cols in new_columns.items() for c, vals in cols.items()]
+        )
+        writers[None].write(out)
+    else:
+        for loc, cols in new_columns.items():
+            replaced = batch.with_columns(
+                [pl.Series(c, vals, dtype=batch.schema[c] if batch.schema[c] != pl.Null else pl.String) for c, vals in cols.items()]
+            )
+            writers[loc].write(replaced)

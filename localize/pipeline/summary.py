@@ -1,0 +1,42 @@
+"""The end-of-run summary on stderr."""
+
+from __future__ import annotations
+
+import sys
+
+from localize.pipeline.report import RunStats
+
+
+def summary_lines(stats: RunStats) -> list[tuple[str, str]]:
+    rows = [
+        ("rows", f"{stats.rows:,}"),
+        ("segments", f"{stats.segments:,} (+{stats.copied:,} copied as-is: numbers, sizes, URLs)"),
+        ("model calls", f"{stats.model_calls:,}"),
+        ("reused translations", f"{stats.reused:,}"),
+        ("flagged rows", f"{stats.flagged_rows:,}"),
+        ("failures", f"{stats.failures:,}"),
+        ("generated tokens", f"{stats.completion_tokens:,} ({stats.tokens_per_second:.1f} tok/s)"),
+        ("wall time", f"{stats.wall_seconds:.1f} s ({stats.rows_per_second:.2f} rows/s)"),
+        ("engine", stats.backend),
+    ]
+    rows += [("output", path) for path in stats.outputs]
+    if stats.report:
+        rows.append(("report", f"{stats.report} (rows to review)"))
+    return rows
+
+
+def print_summary(stats: RunStats) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        for key, value in summary_lines(stats):
+            print(f"localize: {key}: {value}", file=sys.stderr)
+        return
+    table = Table(title="localize summary", show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in summary_lines(stats):
+        table.add_row(key, value)
+    console.print(table)

@@ -1,0 +1,225 @@
+"""Turn a batch of catalog rows into model requests and back into cells.
+
+For each batch: every non-empty cell of every field is cut into pieces (a
+whole title; an HTML page in blocks), each piece becomes one request per
+locale unless an identical (kind, limit, locale, text) was already generated,
+all requests of the batch go to the engine in one call (all locales of a row
+next to each other, so a server caches the shared prefix), and the answers are
+cleaned, checked and joined back into cells.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from localize.backends.base import Backend, Generation, GenerationRequest
+from localize.catalog.fields import Field, needs_model
+from localize.text.cleanup import clean_output, problems
+from localize.text.html import has_text, split_blocks
+from localize.text.locales import Locale
+from localize.text.markets import Market
+from localize.text.prompts import PromptTemplate
+
+Key = tuple[str, int | None, str, str]  # (kind, max_chars, locale, source piece)
+
+
+@dataclass
+class Outcome:
+    text: str | None  # None: the engine failed
+    error: str | None = None
+
+
+@dataclass
+class CellResult:
+    value: str | None
+    issues: list[tuple[str, str]] = field(default_factory=list)  # (code, detail)
+    failed: bool = False
+
+
+class TranslationMemory:
+    """Texts generated in this run, so repeats ("Size", "Black") cost one call.
+
+    Bounded LRU: a 10-million-row catalog must not grow memory without end;
+    the repeats that matter (option labels, shared boilerplate) stay hot.
+    """
+
+    def __init__(self, capacity: int = 200_000):
+        self.capacity = capacity
+        self._data: OrderedDict[Key, Outcome] = OrderedDict()
+
+    def get(self, key: Key) -> Outcome | None:
+        hit = self._data.get(key)
+        if hit is not None:
+            self._data.move_to_end(key)
+        return hit
+
+    def put(self, key: Key, outcome: Outcome) -> None:
+        if outcome.text is None:
+            return  # failures are retried when the text comes up again
+        self._data[key] = outcome
+        self._data.move_to_end(key)
+        if len(self._data) > self.capacity:
+            self._data.popitem(last=False)
+
+
+@dataclass
+class _Cell:
+    row: int  # index within the batch
+    field: Field
+    source: str
+    kind: str
+    max_chars: int | None
+    pieces: list[str]
+    needs: list[bool]  # per piece: does it go to the model
+
+
+class BatchTranslator:
+    def __init__(
+        self,
+        backend: Backend,
+        templates: dict[str, PromptTemplate],
+        market: Market,
+        locales: Sequence[Locale],
+        *,
+        html_piece_chars: int = 1200,
+        memory: TranslationMemory | None = None,
+    ):
+        self.backend = backend
+        self.templates = templates
+        self.market = market
+        self.locales = list(locales)
+        self.html_piece_chars = html_piece_chars
+        self.memory = memory or TranslationMemory()
+        # Counters the run summary reads.
+        self.segments = self.copied = self.model_calls = self.reused = self.failures = 0
+        self.completion_tokens = self.prompt_tokens = 0
+
+    # -- planning -------------------------------------------------------------
+
+    def _plan_cell(self, row: int, fld: Field, source: str) -> _Cell:
+        kind = fld.kind_for(source)
+        max_chars = self.market.limit(fld.role)
+        if not needs_model(source, kind):
+            return _Cell(row, fld, source, kind, max_chars, [source], [False])
+        pieces = split_blocks(source, self.html_piece_chars) if kind == "html" else [source]
+        needs = [has_text(p) if kind == "html" else True for p in pieces]
+        return _Cell(row, fld, source, kind, max_chars, pieces, needs)
+
+    def _key(self, cell: _Cell, piece: str, locale: Locale) -> Key:
+        # An HTML page cut into pieces cannot give each piece the page's limit; it is checked on the whole.
+        limit = cell.max_chars if len(cell.pieces) == 1 else None
+        return (cell.kind, limit, locale.code, piece.strip())
+
+    def _request(self, key: Key, locale: Locale) -> GenerationRequest:
+        kind, limit, _, text = key
+        template = self.templates[kind]
+        # Room for the rewrite: longer than the source (German, Turkish grow ~30%), bounded.
+        max_tokens = min(4096, 48 + int(len(text) * 0.75))
+        return GenerationRequest(messages=template.messages(text, locale, limit), max_tokens=max_tokens)
+
+    # -- running --------------------------------------------------------------
+
+    def translate(
+        self,
+        rows: Sequence[dict[str, str | None]],
+        fields: Sequence[Field],
+        on_row_done: Callable[[str, int], None] | None = None,
+    ) -> dict[tuple[int, str, str], CellResult]:
+        """Localize `rows` (column -> value). Returns {(row, column, locale): CellResult}.
+
+        `on_row_done(locale, n)` reports rows whose every cell in that locale is finished.
+        """
+        cells = [
+            self._plan_cell(r, f, value)
+            for r, row in enumerate(rows)
+            for f in fields
+            if (value := row.get(f.column)) not in (None, "")
+        ]
+        keys: list[Key] = []  # unique requests for the engine, in submission order
+        key_index: dict[Key, int] = {}
+        waiting: dict[tuple[int, str], int] = {}  # (row, locale) -> requests still running
+        dependants: list[list[tuple[int, str]]] = []
+        for cell in cells:
+            for locale in self.locales:
+                for piece, need in zip(cell.pieces, cell.needs):
+                    if not need:
+                        continue
+                    key = self._key(cell, piece, locale)
+                    self.segments += 1
+                    if self.memory.get(key) is not None:
+                        self.reused += 1
+                        continue
+                    if key in key_index:
+                        self.reused += 1
+                    else:
+                        key_index[key] = len(keys)
+                        keys.append(key)
+                        dependants.append([])
+                    slot = (cell.row, locale.code)
+                    dependants[key_index[key]].append(slot)
+                    waiting[slot] = waiting.get(slot, 0) + 1
+                if not any(cell.needs):
+                    self.copied += 1
+
+        if on_row_done:
+            for locale in self.locales:
+                done = sum(1 for r in range(len(rows)) if (r, locale.code) not in waiting)
+                if done:
+                    on_row_done(locale.code, done)
+
+        locale_by_code = {loc.code: loc for loc in self.locales}
+
+        lock = threading.Lock()  # engines may report from worker threads
+
+        def finished(i: int, gen: Generation) -> None:
+            with lock:
+                self.completion_tokens += gen.completion_tokens
+                self.prompt_tokens += gen.prompt_tokens
+                if on_row_done is None:
+                    return
+                for slot in dependants[i]:
+                    waiting[slot] -= 1
+                    if waiting[slot] == 0:
+                        on_row_done(slot[1], 1)
+
+        requests = [self._request(k, locale_by_code[k[2]]) for k in keys]
+        self.model_calls += len(requests)
+        generations = self.backend.generate(requests, on_result=finished) if requests else []
+        fresh: dict[Key, Outcome] = {}
+        for key, gen in zip(keys, generations):
+            if gen.ok:
+                outcome = Outcome(clean_output(gen.text, key[3], key[0]))
+                if not outcome.text:
+                    outcome = Outcome(None, "the model returned no text")
+            else:
+                outcome = Outcome(None, gen.error or "engine error")
+            fresh[key] = outcome
+            self.memory.put(key, outcome)
+
+        results: dict[tuple[int, str, str], CellResult] = {}
+        for cell in cells:
+            for locale in self.locales:
+                results[(cell.row, cell.field.column, locale.code)] = self._assemble(cell, locale, fresh)
+        return results
+
+    def _assemble(self, cell: _Cell, locale: Locale, fresh: dict[Key, Outcome]) -> CellResult:
+        out: list[str] = []
+        for piece, need in zip(cell.pieces, cell.needs):
+            if not need:
+                out.append(piece)
+                continue
+            key = self._key(cell, piece, locale)
+            outcome = fresh.get(key) or self.memory.get(key)
+            if outcome is None or outcome.text is None:
+                self.failures += 1
+                reason = outcome.error if outcome else "no result"
+                return CellResult(None, [("failed", reason)], failed=True)
+            lead = piece[: len(piece) - len(piece.lstrip())]
+            trail = piece[len(piece.rstrip()) :]
+            out.append(lead + outcome.text.strip() + trail)
+        value = "".join(out)
+        issues = problems(value, cell.source, cell.kind, cell.max_chars) if any(cell.needs) else []
+        return CellResult(value, issues)
