@@ -90,29 +90,7 @@ def test_construction_is_cheap_and_repr_hides_key():
 # -- real server: llama.cpp via xllamacpp --------------------------------------
 
 
-def _test_gguf() -> Path | None:
-    for cand in (os.environ.get("LOCALIZE_TEST_GGUF"), "/tmp/mdl/model.gguf"):
-        if cand and Path(cand).is_file():
-            return Path(cand)
-    return None
-
-
-@pytest.fixture(scope="module")
-def llama_server():
-    x = pytest.importorskip("xllamacpp")
-    gguf = _test_gguf()
-    if gguf is None:
-        pytest.skip("no test GGUF (set LOCALIZE_TEST_GGUF)")
-    p = x.CommonParams()
-    p.model.path = str(gguf)
-    p.n_ctx = 2048
-    p.n_parallel = 2
-    p.cpuparams.n_threads = 2
-    p.cpuparams_batch.n_threads = 2
-    p.verbosity = -1  # silences llama.cpp's load and request logs
-    server = x.Server(p)  # also listens on HTTP
-    yield server.listening_address + "/v1"
-    del server
+# `llama_server` (tests/conftest.py): llama.cpp's real HTTP server with the default model.
 
 
 def test_real_server_translations_in_order(llama_server):

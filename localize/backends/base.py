@@ -55,6 +55,11 @@ class Backend(ABC):
         progress reporting; it may be called from a worker thread.
         """
 
+    def load(self) -> None:  # noqa: B027 - optional hook
+        """Load the model or reach the server now, so a bad model or a server
+        that is down is reported before any work starts. `generate` loads on
+        first use anyway."""
+
     @property
     def description(self) -> str:
         """Engine and model, for the run summary."""

@@ -70,6 +70,9 @@ class EmbeddedBackend(Backend):
             self._model_path = path
             return self._server
 
+    def load(self) -> None:
+        self._load()
+
     def _one(self, request: GenerationRequest) -> Generation:
         payload = {
             "messages": list(request.messages),

@@ -221,6 +221,9 @@ class OpenAIServerBackend(Backend):
 
     # -- sync facade -------------------------------------------------------
 
+    def load(self) -> None:
+        self._run(self._ensure_ready())
+
     def generate(
         self, requests: Sequence[GenerationRequest], on_result: OnResult | None = None
     ) -> list[Generation]:

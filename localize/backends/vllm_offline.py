@@ -27,6 +27,9 @@ class VLLMOfflineBackend(Backend):
     def description(self) -> str:
         return f"in-process vLLM ({self.model})"
 
+    def load(self) -> None:
+        self._load()
+
     def _load(self):
         if self._llm is None:
             try:

@@ -39,7 +39,8 @@ PLATFORM_FIELDS = {
     "woocommerce": {"Name": "title", "Short description": "short_description", "Description": "description"},
     "magento": {
         "name": "title", "description": "description", "short_description": "short_description",
-        "meta_title": "seo_title", "meta_description": "seo_description",
+        "meta_title": "seo_title", "meta_description": "seo_description", "meta_keywords": "keywords",
+        "base_image_label": "image_alt", "small_image_label": "image_alt", "thumbnail_image_label": "image_alt",
     },
 }
 # Generic feeds (Amazon flat files, Google Merchant, home-made sheets): matched case-insensitively.
@@ -129,7 +130,8 @@ def parse_field_spec(spec: str, columns: list[str]) -> list[Field]:
 
 _NO_LETTERS = re.compile(r"^[^\w]*[\d\W_]*$")
 _URL = re.compile(r"^(https?://|www\.|mailto:)\S+$", re.I)
-_SIZE_CODE = re.compile(r"^(?:\d?X{0,4}[SML]|XX?L|\d+(?:[.,/]\d+)?)$")
+_ONE_SIZE = r"(?:\d?X{0,4}[SML]|XX?L|\d+(?:[.,]\d+)?)"
+_SIZE_CODE = re.compile(rf"^{_ONE_SIZE}(?:\s?[/-]\s?{_ONE_SIZE})*$")  # M, XL, 42, L/XL, 38-40
 
 
 def needs_model(text: str, kind: str) -> bool:

@@ -76,8 +76,12 @@ class CatalogReader:
             self.rows_read += batch.height
             yield batch
 
-    def count_rows(self) -> int | None:
-        return self._source.count_rows()
+    def count_rows(self, strict: bool = False) -> int | None:
+        """Total data rows; with `strict`, a malformed CSV raises its InputError
+        (one full parse, so a bad row is found before hours of generation)."""
+        if isinstance(self._source, ParquetSource):
+            return self._source.count_rows()
+        return self._source.count_rows(strict=strict)
 
     def polars_schema(self) -> dict[str, pl.DataType]:
         if self.arrow_schema is None:

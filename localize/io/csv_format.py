@@ -133,12 +133,15 @@ class CsvSource:
         if buf:
             yield _frame(buf, schema)
 
-    def count_rows(self) -> int | None:
+    def count_rows(self, strict: bool = False) -> int | None:
         """Exact record count (quoted line breaks do not count) with the same
-        parser the data goes through; None when the file is malformed."""
+        parser the data goes through; None when the file is malformed, or the
+        InputError naming the bad row when `strict`."""
         try:
             return sum(1 for _ in self.records())
         except InputError:
+            if strict:
+                raise
             return None
 
     # -- error reports ---------------------------------------------------

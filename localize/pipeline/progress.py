@@ -55,7 +55,7 @@ class Progress:
 
     def message(self, text: str) -> None:
         if not self.quiet:
-            self.console.print(text, highlight=False, markup=False)
+            print(text, file=sys.stderr, flush=True)
 
     def rows_done(self, locale: str, n: int = 1) -> None:
         with self._lock:

@@ -37,7 +37,7 @@ class RunOptions:
     parallel: int | None = None
     threads: int | None = None
     batch_rows: int = 256
-    html_piece_chars: int = 1200
+    html_piece_chars: int = 600
     quiet: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -108,15 +108,32 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
                 f"{opts.input}: column {clash[0]!r} already exists; the file looks localized already "
                 "(use --layout per-locale, or remove those columns)"
             )
+        total_rows = reader.count_rows(strict=True)  # a malformed file fails before the engine loads
         owns_backend = backend is None
         backend = backend or create_backend(
             opts.backend, model=opts.model, endpoint=opts.endpoint, max_in_flight=opts.max_in_flight,
             parallel=opts.parallel, threads=opts.threads,
         )
+        try:
+            backend.load()
+        except BaseException:
+            if owns_backend:
+                backend.close()
+            raise
         report_path = _report_path(next(iter(paths.values())), opts)
         report = IssueReport(report_path)
-        writers = {loc: CatalogWriter(p, like=reader, extra_columns=extra) for loc, p in paths.items()}
-        progress = Progress([loc.code for loc in opts.locales], reader.count_rows(), quiet=opts.quiet)
+        writers: dict[str | None, CatalogWriter] = {}
+        try:
+            for loc, p in paths.items():
+                writers[loc] = CatalogWriter(p, like=reader, extra_columns=extra)
+        except BaseException:
+            # A later writer failed (say its folder is missing): drop the temp files already opened.
+            for w in writers.values():
+                w.abort()
+            if owns_backend:
+                backend.close()
+            raise
+        progress = Progress([loc.code for loc in opts.locales], total_rows, quiet=opts.quiet)
         progress.message(
             f"localize: {opts.input} -> {', '.join(str(p) for p in paths.values())}\n"
             f"localize: fields {', '.join(f.column for f in fields)}; locales "

@@ -32,6 +32,9 @@ def clean_output(text: str, source: str, kind: str) -> str:
             out = out[len(left) : -len(right)].strip()
     if kind in ("title", "label") and "\n" not in source.strip():
         lines = [line.strip() for line in out.splitlines() if line.strip()]
+        # "Here is the translation:" followed by the answer: the answer is what we want.
+        if len(lines) > 1 and lines[0].endswith(":") and not source.strip().endswith(":"):
+            lines = lines[1:]
         out = lines[0] if lines else ""
     # Keep the source's surrounding whitespace (HTML pieces are joined back byte for byte).
     lead = source[: len(source) - len(source.lstrip())]

@@ -11,8 +11,9 @@ from __future__ import annotations
 import html as _html
 import re
 
-_TOKEN = re.compile(r"<!--.*?-->|<![^>]*>|<[/a-zA-Z][^>]*>", re.S)
-_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)(.*?)(/?)>", re.S)
+# A quoted attribute value may contain ">" (alt="5 > 3"): quotes are consumed whole.
+_TOKEN = re.compile(r"""<!--.*?-->|<![^>]*>|<[/a-zA-Z](?:[^>"']|"[^"]*"|'[^']*')*>""", re.S)
+_TAG = re.compile(r"""<(/?)([a-zA-Z][a-zA-Z0-9:-]*)((?:[^>"']|"[^"]*"|'[^']*')*?)(/?)>""", re.S)
 _ATTR = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
 _LOOKS_HTML = re.compile(r"<(p|div|br|ul|ol|li|h[1-6]|span|strong|b|i|em|table|tr|td|a|img)\b[^>]*>", re.I)
 
@@ -92,31 +93,71 @@ def has_text(text: str) -> bool:
     return any(ch.isalpha() for ch in visible_text(text))
 
 
-def split_blocks(text: str, max_chars: int) -> list[str]:
-    """Cut long HTML into pieces of about max_chars at top-level tag boundaries.
+# Containers whose children are separate blocks; a long one is split between
+# its children. Sentences live in <p>, <li>, <h*>, <td>: those are never cut.
+BLOCK_CONTAINERS = {"ul", "ol", "dl", "div", "section", "article", "table", "thead", "tbody", "tfoot", "tr", "blockquote"}
 
-    Small models translate short pieces far more faithfully, and identical
-    pieces (a shared care-instructions list) are then generated once. Cuts only
-    happen where nesting depth is zero, so each piece is well-formed if the
-    whole was; "".join(pieces) == text always.
-    """
-    if len(text) <= max_chars:
-        return [text]
-    pieces, start, depth, pos = [], 0, 0, 0
+
+def _opens(sig: tuple, piece: str) -> bool:
+    return sig[0] == "start" and sig[1] not in VOID and not piece.rstrip().endswith("/>")
+
+
+def _top_level_units(text: str) -> list[str]:
+    """Consecutive complete top-level nodes; an unclosed tail is one unit."""
+    units, start, depth, pos = [], 0, 0, 0
     for is_markup, piece in tokens(text):
         pos += len(piece)
         if is_markup:
             sig = _tag_signature(piece)
-            if sig[0] == "start" and sig[1] not in VOID and not piece.rstrip().endswith("/>"):
+            if _opens(sig, piece):
                 depth += 1
             elif sig[0] == "end":
                 depth = max(0, depth - 1)
-        if depth == 0 and pos - start >= max_chars:
-            pieces.append(text[start:pos])
+        if depth == 0:
+            units.append(text[start:pos])
             start = pos
     if start < len(text):
-        pieces.append(text[start:])
-    # Whitespace-only tails and heads are merged into their neighbours.
+        units.append(text[start:])
+    return units
+
+
+def _split_container(unit: str, max_chars: int) -> list[str]:
+    toks = tokens(unit)
+    if len(toks) >= 2 and toks[0][0] and toks[-1][0]:
+        first, last = _tag_signature(toks[0][1]), _tag_signature(toks[-1][1])
+        if first[0] == "start" and last[0] == "end" and first[1] == last[1] and first[1] in BLOCK_CONTAINERS:
+            head, tail = toks[0][1], toks[-1][1]
+            return [head, *split_blocks(unit[len(head) : len(unit) - len(tail)], max_chars), tail]
+    return [unit]
+
+
+def split_blocks(text: str, max_chars: int) -> list[str]:
+    """Cut long HTML into pieces of at most ~max_chars between block elements.
+
+    Small models translate short pieces far more faithfully, and identical
+    pieces (a shared care-instructions list) are then generated once. Cuts fall
+    between complete top-level nodes, or between the children of a long block
+    container (<ul>, <table>, <div>: its own tags become text-free pieces);
+    never inside a paragraph or list item. "".join(pieces) == text always.
+    """
+    if len(text) <= max_chars:
+        return [text]
+    pieces: list[str] = []
+    current = ""
+    for unit in _top_level_units(text):
+        if len(unit) > max_chars:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.extend(_split_container(unit, max_chars))
+        elif current and len(current) + len(unit) > max_chars and unit.strip():
+            pieces.append(current)
+            current = unit
+        else:
+            current += unit
+    if current:
+        pieces.append(current)
+    # Whitespace-only pieces are merged into their neighbours.
     merged: list[str] = []
     for p in pieces:
         if merged and not p.strip():

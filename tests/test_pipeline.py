@@ -1,0 +1,389 @@
+"""localize.pipeline: the run's bookkeeping (which cells reach the engine, how
+often, in what order, and what happens to the answers).
+
+These tests use a deterministic fake engine on purpose: they assert exact call
+counts, deduplication, request order and failure handling, which a real LLM's
+free-form text cannot pin down. The fake answers every request with a fixed
+transformation of the source text it finds between the prompt's <<< and >>>
+delimiters, records every request, and fails on demand. The real embedded
+model is exercised end to end in tests/test_end_to_end.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from localize.backends.base import Backend, Generation, GenerationRequest
+from localize.errors import BackendUnavailable, InputError, OutputError, UsageError
+from localize.pipeline.run import RunOptions, run
+from localize.text import html as H
+from localize.text.locales import parse_locales
+from localize.text.prompts import load_templates
+
+FAIL = "FAILME"
+_SOURCE = re.compile(r"<<<\n(.*)\n>>>", re.S)
+_LOCALE = re.compile(r"\(([a-z]{2,3}(?:-[A-Za-z0-9]+)*)\)")
+
+
+@dataclass
+class Seen:
+    kind: str
+    locale: str
+    source: str
+    request: GenerationRequest
+
+    @property
+    def prompt(self) -> str:
+        return self.request.messages[-1]["content"]
+
+
+def swap_text_nodes(text: str) -> str:
+    """The fake's HTML 'translation': swap the case of text, keep markup as is."""
+    return "".join(piece if markup else piece.swapcase() for markup, piece in H.tokens(text))
+
+
+class FakeEngine(Backend):
+    name = "fake"
+
+    def __init__(self, *, override: Callable[[str, str, str], str | None] | None = None,
+                 raise_on_call: int | None = None):
+        self.override = override
+        self.raise_on_call = raise_on_call
+        self.calls = 0
+        self.requests: list[Seen] = []
+        self._kinds = {t.system: kind for kind, t in load_templates().items()}
+
+    def generate(self, requests, on_result=None):
+        self.calls += 1
+        if self.calls == self.raise_on_call:
+            raise BackendUnavailable("fake engine went away")
+        out = []
+        for i, req in enumerate(requests):
+            last = req.messages[-1]
+            assert last["role"] == "user"
+            source = _SOURCE.search(last["content"]).group(1)
+            locale = _LOCALE.findall(last["content"].rsplit("\n>>>", 1)[1])[-1]
+            seen = Seen(self._kinds[req.messages[0]["content"]], locale, source, req)
+            self.requests.append(seen)
+            if FAIL in source:
+                gen = Generation(text=None, error="fake engine failure")
+            else:
+                text = self.override(seen.kind, locale, source) if self.override else None
+                if text is None:
+                    text = swap_text_nodes(source) if seen.kind == "html" else f"[{locale}] {source}"
+                gen = Generation(text=text, completion_tokens=3, prompt_tokens=10)
+            if on_result:
+                on_result(i, gen)
+            out.append(gen)
+        return out
+
+
+# -- helpers -------------------------------------------------------------------
+
+def write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    return path
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return list(csv.reader(f, strict=True))
+
+
+def as_dicts(rows: list[list[str]]) -> list[dict[str, str]]:
+    return [dict(zip(rows[0], r)) for r in rows[1:]]
+
+
+def localize(path: Path, to: str = "es,fr", engine: FakeEngine | None = None, **kw):
+    engine = engine or FakeEngine()
+    stats = run(RunOptions(input=path, locales=parse_locales(to), quiet=True, **kw), backend=engine)
+    return stats, engine
+
+
+SHOPIFY_HEADER = ["Handle", "Title", "Body (HTML)", "Option1 Name", "Option1 Value", "Option2 Name",
+                  "Option2 Value", "Variant SKU", "Variant Price", "Variant Barcode", "Image Src"]
+SHOPIFY_ROWS = [
+    ["wool-sweater-7781", "Wool Sweater", "<p>Soft merino.</p>", "Color", "Black", "Size", "M",
+     "SKU-WS-BLK-M-7781", "89.00", "0850064060010", "https://cdn.example/ws-7781.jpg"],
+    ["wool-sweater-7781", "", "", "", "Black", "", "L", "SKU-WS-BLK-L-7781", "89.00", "0850064060027", ""],
+    ["wool-sweater-7781", "", "", "", "Navy", "", "M", "SKU-WS-NVY-M-7781", "91.50", "0850064060034", ""],
+    ["wool-sweater-7781", "", "", "", "Navy", "", "L", "SKU-WS-NVY-L-7781", "91.50", "0850064060041", ""],
+    ["linen-shirt-5512", "Linen Shirt", "<p>Cool linen.</p>", "Color", "Black", "Size", "XL",
+     "SKU-LS-BLK-XL-5512", "49.00", "0850064060058", "https://cdn.example/ls-5512.jpg"],
+    ["linen-shirt-5512", "", "", "", "Black", "", "42", "SKU-LS-BLK-42-5512", "49.00", "0850064060065", ""],
+    ["crew-tee-2231", "Wool Sweater", "<p>Soft merino.</p>", "Color", "Navy", "Size", "One Size",
+     "SKU-CT-NVY-OS-2231", "29.00", "0850064060072", "https://cdn.example/ct-2231.jpg"],
+]
+SHOPIFY_FIELDS = ["Title", "Body (HTML)", "Option1 Name", "Option1 Value", "Option2 Name", "Option2 Value"]
+
+
+@pytest.fixture
+def shopify_csv(tmp_path) -> Path:
+    return write_csv(tmp_path / "products.csv", [SHOPIFY_HEADER, *SHOPIFY_ROWS])
+
+
+# -- output shape --------------------------------------------------------------
+
+def test_columns_layout_output(shopify_csv, tmp_path):
+    stats, _ = localize(shopify_csv)
+    out = tmp_path / "products.localized.csv"
+    assert stats.outputs == [str(out)] and stats.rows == len(SHOPIFY_ROWS)
+    rows = read_csv(out)
+    new = [f"{c}_{loc}" for loc in ("es", "fr") for c in SHOPIFY_FIELDS]
+    assert rows[0] == SHOPIFY_HEADER + new
+    assert [r[: len(SHOPIFY_HEADER)] for r in rows[1:]] == SHOPIFY_ROWS
+    first = as_dicts(rows)[0]
+    assert first["Title_es"] == "[es] Wool Sweater" and first["Title_fr"] == "[fr] Wool Sweater"
+    assert first["Option1 Value_fr"] == "[fr] Black"
+    assert first["Body (HTML)_es"] == "<p>sOFT MERINO.</p>"
+    assert stats.failures == 0 and stats.flagged_rows == 0 and stats.report is None
+    assert not (tmp_path / "products.localized.report.csv").exists()
+
+
+def test_dedup_counts(shopify_csv):
+    stats, engine = localize(shopify_csv)
+    # Unique texts that need the model: 2 titles, 2 bodies, Color, Size, Black, Navy, One Size.
+    assert stats.model_calls == len(engine.requests) == 9 * 2
+    assert len({(s.kind, s.source, s.locale) for s in engine.requests}) == len(engine.requests)
+    assert stats.segments == 20 * 2  # non-empty cells needing the model, per locale
+    assert stats.reused == stats.segments - stats.model_calls
+    assert stats.copied == 6 * 2  # M, L, M, L, XL, 42
+    titles = [(s.source, s.locale) for s in engine.requests if s.kind == "title"]
+    assert sorted(titles) == sorted((t, loc) for t in ("Wool Sweater", "Linen Shirt") for loc in ("es", "fr"))
+    assert stats.completion_tokens == 3 * stats.model_calls and stats.prompt_tokens == 10 * stats.model_calls
+
+
+def test_dedup_across_batches(shopify_csv, tmp_path):
+    stats, engine = localize(shopify_csv, batch_rows=2)
+    assert engine.calls == 4
+    assert stats.model_calls == len(engine.requests) == 18
+    assert stats.reused == 22 and stats.segments == 40
+    # Same output as a single batch.
+    single = write_csv(tmp_path / "single.csv", [SHOPIFY_HEADER, *SHOPIFY_ROWS])
+    localize(single)
+    assert read_csv(tmp_path / "products.localized.csv") == read_csv(tmp_path / "single.localized.csv")
+
+
+def test_empty_and_language_neutral_cells(shopify_csv, tmp_path):
+    _, engine = localize(shopify_csv)
+    rows = as_dicts(read_csv(tmp_path / "products.localized.csv"))
+    sources = {s.source for s in engine.requests}
+    for row in rows:
+        for col in SHOPIFY_FIELDS:
+            for loc in ("es", "fr"):
+                if row[col] == "":
+                    assert row[f"{col}_{loc}"] == ""
+    assert [r["Option2 Value_es"] for r in rows] == ["M", "L", "M", "L", "XL", "42", "[es] One Size"]
+    assert {"M", "L", "XL", "42", ""}.isdisjoint(sources)
+
+
+def test_numbers_and_urls_copied_without_model_call(tmp_path):
+    src = write_csv(tmp_path / "feed.csv", [
+        ["title", "description"],
+        ["12345", "https://shop.example/p/1"],
+        ["Rain Jacket", "99.90 / 120"],
+    ])
+    stats, engine = localize(src, to="tr")
+    rows = as_dicts(read_csv(tmp_path / "feed.localized.csv"))
+    assert [(r["title_tr"], r["description_tr"]) for r in rows] == [
+        ("12345", "https://shop.example/p/1"), ("[tr] Rain Jacket", "99.90 / 120")]
+    assert [s.source for s in engine.requests] == ["Rain Jacket"]
+    assert stats.copied == 3
+
+
+def test_identifier_columns_never_sent(shopify_csv):
+    _, engine = localize(shopify_csv)
+    identifiers = {v for row in SHOPIFY_ROWS for i, v in enumerate(row)
+                   if SHOPIFY_HEADER[i] in ("Handle", "Variant SKU", "Variant Price", "Variant Barcode", "Image Src") and v}
+    assert identifiers
+    for seen in engine.requests:
+        text = "\n".join(m["content"] for m in seen.request.messages)
+        assert not [v for v in identifiers if v in text]
+
+
+# -- failures and flags --------------------------------------------------------
+
+def test_failed_segment_keeps_row_and_is_reported(tmp_path):
+    src = write_csv(tmp_path / "boots.csv", [
+        ["sku", "title"], ["B-1", "Good Boots"], ["B-2", f"Bad {FAIL} Boots"], ["B-3", "Warm Hat"]])
+    stats, _ = localize(src)
+    rows = read_csv(tmp_path / "boots.localized.csv")
+    assert [r[:2] for r in rows[1:]] == [["B-1", "Good Boots"], ["B-2", f"Bad {FAIL} Boots"], ["B-3", "Warm Hat"]]
+    assert [r[2:] for r in rows[1:]] == [["[es] Good Boots", "[fr] Good Boots"], ["", ""], ["[es] Warm Hat", "[fr] Warm Hat"]]
+    assert stats.failures == 2 and stats.flagged_rows == 1
+    report = read_csv(tmp_path / "boots.localized.report.csv")
+    assert stats.report == str(tmp_path / "boots.localized.report.csv")
+    assert report[0] == ["row", "column", "locale", "issue", "detail"]
+    assert [r[:4] for r in report[1:]] == [["2", "title", "es", "failed"], ["2", "title", "fr", "failed"]]
+    assert all("fake engine failure" in r[4] for r in report[1:])
+
+
+def test_failures_are_retried_in_later_batches(tmp_path):
+    src = write_csv(tmp_path / "f.csv", [["title"], [f"Hat {FAIL}"], ["Cap"], [f"Hat {FAIL}"]])
+    stats, engine = localize(src, to="es", batch_rows=2)
+    assert [s.source for s in engine.requests].count(f"Hat {FAIL}") == 2  # not cached as a success
+    assert stats.failures == 2
+
+
+LONG_BODY = "".join(f"<p>Paragraph {i} about <strong>merino</strong> wool.</p>\n" for i in range(8))
+
+
+def test_long_html_is_split_and_reassembled(tmp_path):
+    src = write_csv(tmp_path / "p.csv", [["Title", "Body (HTML)"], ["Crew", LONG_BODY]])
+    stats, engine = localize(src, html_piece_chars=100, market="amazon")
+    html = [s for s in engine.requests if s.kind == "html"]
+    # A piece cannot carry the page's limit (description 2000); the whole page is checked instead.
+    assert not [s for s in html if "At most" in s.prompt]
+    per_locale = [s for s in html if s.locale == "es"]
+    assert len(per_locale) > 1 and all(s.source in LONG_BODY for s in per_locale)
+    assert all(len(s.source) < len(LONG_BODY) for s in html)
+    row = as_dicts(read_csv(tmp_path / "p.localized.csv"))[0]
+    assert row["Body (HTML)"] == LONG_BODY
+    assert row["Body (HTML)_es"] == row["Body (HTML)_fr"] == swap_text_nodes(LONG_BODY)
+    assert stats.flagged_rows == 0
+
+
+def test_broken_html_output_is_flagged(tmp_path):
+    def drop_strong(kind, locale, source):
+        if kind == "html":
+            return swap_text_nodes(source).replace("<strong>", "").replace("</strong>", "")
+        return None
+
+    src = write_csv(tmp_path / "p.csv", [
+        ["Title", "Body (HTML)"], ["Crew", "<p>Plain wool.</p>"], ["Tee", "<p>Soft <strong>merino</strong>.</p>"]])
+    stats, _ = localize(src, engine=FakeEngine(override=drop_strong))
+    report = read_csv(tmp_path / "p.localized.report.csv")
+    assert [r[:4] for r in report[1:]] == [["2", "Body (HTML)", "es", "html_structure"],
+                                           ["2", "Body (HTML)", "fr", "html_structure"]]
+    assert "<strong>" in report[1][4]
+    assert stats.flagged_rows == 1 and stats.failures == 0
+    row = as_dicts(read_csv(tmp_path / "p.localized.csv"))[1]
+    assert row["Body (HTML)_es"] == "<p>sOFT MERINO.</p>"  # kept for the seller to see
+
+
+def test_market_limit_in_prompt_and_flagged(tmp_path):
+    def long_title(kind, locale, source):
+        return f"[{locale}] {source}" + " with many extra words" * 5 if "Runner" in source else None
+
+    src = write_csv(tmp_path / "shoes.csv", [["Title"], ["Trail Runner"], ["Hiking Boot"]])
+    stats, engine = localize(src, to="es", market="ebay", engine=FakeEngine(override=long_title))
+    assert all(s.prompt.endswith("At most 80 characters.") for s in engine.requests)
+    report = read_csv(tmp_path / "shoes.localized.report.csv")
+    assert [r[:4] for r in report[1:]] == [["1", "Title", "es", "too_long"]]
+    assert "market limit 80" in report[1][4]
+    assert stats.flagged_rows == 1
+    # The generic market has no such limit for titles below 200.
+    _, generic = localize(src, to="es", output=tmp_path / "generic.csv")
+    assert all("At most 200 characters." in s.prompt for s in generic.requests)
+
+
+# -- per-locale layout ---------------------------------------------------------
+
+def test_per_locale_layout(shopify_csv, tmp_path):
+    stats, _ = localize(shopify_csv, to="es,pt-BR", layout="per-locale")
+    assert stats.outputs == [str(tmp_path / "products.es.csv"), str(tmp_path / "products.pt-BR.csv")]
+    assert not (tmp_path / "products.localized.csv").exists()
+    fields = [SHOPIFY_HEADER.index(c) for c in SHOPIFY_FIELDS]
+    for loc in ("es", "pt-BR"):
+        rows = read_csv(tmp_path / f"products.{loc}.csv")
+        assert rows[0] == SHOPIFY_HEADER and len(rows) == len(SHOPIFY_ROWS) + 1
+        for got, src in zip(rows[1:], SHOPIFY_ROWS):
+            assert [v for i, v in enumerate(got) if i not in fields] == [v for i, v in enumerate(src) if i not in fields]
+        localized = as_dicts(rows)
+        assert localized[0]["Title"] == f"[{loc}] Wool Sweater"
+        assert localized[1]["Title"] == "" and localized[1]["Option2 Value"] == "L"
+        assert localized[6]["Option2 Value"] == f"[{loc}] One Size"
+
+
+# -- errors leave nothing behind -----------------------------------------------
+
+def _files(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()}
+
+
+def test_output_equal_to_input_refused(shopify_csv, tmp_path):
+    with pytest.raises(UsageError, match="overwrite the input"):
+        localize(shopify_csv, output=shopify_csv)
+    assert _files(tmp_path) == {"products.csv"}
+
+
+def test_already_localized_input_refused(tmp_path):
+    src = write_csv(tmp_path / "p.csv", [["Title", "Title_es"], ["Hat", "Sombrero"]])
+    with pytest.raises(OutputError, match="Title_es"):
+        localize(src, to="es")
+    assert _files(tmp_path) == {"p.csv"}
+
+
+def test_unknown_field_refused(shopify_csv, tmp_path):
+    with pytest.raises(UsageError, match="did you mean 'Title'"):
+        localize(shopify_csv, fields="Titel")
+    assert _files(tmp_path) == {"products.csv"}
+
+
+def test_no_text_columns(tmp_path):
+    src = write_csv(tmp_path / "ids.csv", [["Handle", "Variant SKU", "Variant Price"], ["a", "b", "1.00"]])
+    with pytest.raises(InputError, match="no customer-facing text columns"):
+        localize(src)
+    assert _files(tmp_path) == {"ids.csv"}
+
+
+def test_backend_lost_mid_run_leaves_nothing(tmp_path):
+    src = write_csv(tmp_path / "p.csv", [
+        ["Title"], [f"Hat {FAIL}"], ["Cap"], ["Scarf"], ["Gloves"]])  # row 1 fails: a report is open
+    engine = FakeEngine(raise_on_call=2)
+    with pytest.raises(BackendUnavailable):
+        localize(src, engine=engine, batch_rows=2)
+    assert engine.calls == 2
+    assert _files(tmp_path) == {"p.csv"}
+
+
+# -- request order -------------------------------------------------------------
+
+def test_all_locales_of_a_row_are_adjacent(tmp_path):
+    src = write_csv(tmp_path / "p.csv", [
+        ["title", "description"], ["Hat", "Warm hat."], ["Cap", "Cool cap."]])
+    _, engine = localize(src, to="es,fr,tr")
+    assert [(s.source, s.locale) for s in engine.requests] == [
+        (text, loc) for text in ("Hat", "Warm hat.", "Cap", "Cool cap.") for loc in ("es", "fr", "tr")]
+
+
+# -- Parquet -------------------------------------------------------------------
+
+def test_parquet_in_parquet_out(tmp_path):
+    src = tmp_path / "items.parquet"
+    pq.write_table(pa.table({
+        "id": pa.array([1, 2, 3], pa.int64()),
+        "title": pa.array(["Hat", None, "Cap"], pa.string()),
+        "weight": pa.array([0.5, 1.25, None], pa.float64()),
+        "in_stock": pa.array([True, False, True]),
+    }), src)
+    stats, _ = localize(src, to="es")
+    assert stats.outputs == [str(tmp_path / "items.localized.parquet")]
+    table = pq.read_table(tmp_path / "items.localized.parquet")
+    schema = table.schema
+    assert schema.names == ["id", "title", "weight", "in_stock", "title_es"]
+    assert schema.field("id").type == pa.int64() and schema.field("weight").type == pa.float64()
+    assert schema.field("in_stock").type == pa.bool_()
+    assert pa.types.is_string(schema.field("title_es").type) or pa.types.is_large_string(schema.field("title_es").type)
+    assert table.column("id").to_pylist() == [1, 2, 3]
+    assert table.column("weight").to_pylist() == [0.5, 1.25, None]
+    assert table.column("title_es").to_pylist() == ["[es] Hat", None, "[es] Cap"]
+
+
+def test_per_locale_writer_error_leaves_no_temp_file(tmp_path):
+    src = write_csv(tmp_path / "p.csv", [["Title"], ["Hat"]])
+    (tmp_path / "es").mkdir()
+    engine = FakeEngine()
+    with pytest.raises(OutputError, match="does not exist"):
+        localize(src, engine=engine, layout="per-locale", output=tmp_path / "{locale}" / "out.csv")
+    assert _files(tmp_path / "es") == set() and _files(tmp_path) == {"p.csv", "es"}
+    assert engine.requests == []
