@@ -133,3 +133,10 @@ def test_size_codes_are_only_neutral_for_labels():
     assert needs_model("M", "title") is True  # a one-letter title is unusual but is still text
     assert needs_model("12345", "title") is False
     assert needs_model("https://x.example", "html") is False
+
+
+def test_shopify_default_variant_placeholder_is_never_translated():
+    # Shopify's import requires Option1 Name "Title" / Option1 Value "Default Title" verbatim.
+    assert not needs_model("Default Title", "label")
+    assert not needs_model("Title", "label")
+    assert needs_model("Default Title", "title")  # only the option placeholder is special

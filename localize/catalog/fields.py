@@ -134,9 +134,15 @@ _ONE_SIZE = r"(?:\d?X{0,4}[SML]|XX?L|\d+(?:[.,]\d+)?)"
 _SIZE_CODE = re.compile(rf"^{_ONE_SIZE}(?:\s?[/-]\s?{_ONE_SIZE})*$")  # M, XL, 42, L/XL, 38-40
 
 
+# Shopify's placeholder option of a product without variants: the import expects it verbatim.
+SHOPIFY_PLACEHOLDERS = {"Default Title", "Title"}
+
+
 def needs_model(text: str, kind: str) -> bool:
-    """False for cells that read the same in every language: numbers, URLs, size codes."""
+    """False for cells that must read the same in every language: numbers, URLs, size codes."""
     stripped = text.strip()
+    if kind == "label" and stripped in SHOPIFY_PLACEHOLDERS:
+        return False
     if not stripped or not any(ch.isalpha() for ch in stripped):
         return False
     if _URL.match(stripped):
