@@ -329,3 +329,19 @@ def test_documented_market_limits():
 def test_unknown_market_suggests():
     with pytest.raises(UsageError, match="did you mean 'shopify'"):
         load_market("shopfy")
+
+
+@pytest.mark.parametrize(
+    "source, output, flagged",
+    [
+        ("1 Ounce (Pack of 1)", "Unidad (Paquete de 1)", True),  # a real small-model slip
+        ("1 Ounce (Pack of 1)", "1 onza (paquete de 1)", False),
+        ("Tent 20,000 mm, 1.5 kg", "Tienda 20.000 mm, 1,5 kg", False),  # locale punctuation is fine
+        ("<p>250 lumens</p>", "<p>lúmenes</p>", True),
+        ('<p><a href="/p/42">Guide</a></p>', '<p><a href="/p/42">Guía</a></p>', False),
+    ],
+)
+def test_numbers_must_survive(source, output, flagged):
+    kind = "html" if source.startswith("<") else "title"
+    codes = [code for code, _ in problems(output, source, kind, None)]
+    assert ("numbers_changed" in codes) is flagged

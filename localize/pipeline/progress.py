@@ -20,6 +20,10 @@ class Progress:
         self.quiet = quiet
         self.done = {loc: 0 for loc in self.locales}
         self.token_count = lambda: 0  # set by the run: generated tokens so far
+        # Set by the run: rows finished, counting the batch in flight by its share of
+        # requests done. Per-locale row counts move in jumps (a row is done only when
+        # all its texts are), so the ETA is computed from this instead.
+        self.rows_finished = lambda: float(sum(self.done.values())) / max(1, len(self.locales))
         self.started = time.monotonic()
         self._lock = threading.Lock()
         self._rich = None
@@ -32,8 +36,7 @@ class Progress:
         self.console = console or Console(stderr=True)
         if self.console.is_terminal:
             from rich.progress import (
-                BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn,
-                TimeElapsedColumn, TimeRemainingColumn,
+                BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn,
             )
 
             self._rich = RichProgress(
@@ -42,15 +45,14 @@ class Progress:
                 MofNCompleteColumn(),
                 TextColumn("rows"),
                 TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
+                TextColumn("{task.fields[eta]}"),
                 TextColumn("{task.fields[tps]}"),
                 console=self.console,
                 redirect_stdout=False,
                 redirect_stderr=False,
             )
             for loc in self.locales:
-                self._tasks[loc] = self._rich.add_task(loc, total=total_rows, tps="")
+                self._tasks[loc] = self._rich.add_task(loc, total=total_rows, tps="", eta="")
             self._rich.start()
 
     def message(self, text: str) -> None:
@@ -61,9 +63,27 @@ class Progress:
         with self._lock:
             self.done[locale] += n
             if self._rich is not None:
-                self._rich.update(self._tasks[locale], advance=n, tps=self._tps_text())
+                self._rich.update(self._tasks[locale], advance=n)
+        self.tick()
+
+    def tick(self) -> None:
+        """Refresh ETA and tokens/s; called as requests finish."""
+        with self._lock:
+            if self._rich is not None:
+                eta, tps = self._eta_text(), self._tps_text()
+                for task in self._tasks.values():
+                    self._rich.update(task, eta=eta, tps=tps)
             elif not self.quiet and time.monotonic() - self._last_plain >= 10:
                 self._plain_line()
+
+    def _eta_text(self) -> str:
+        if not self.total:
+            return ""
+        elapsed = time.monotonic() - self.started
+        fraction = min(1.0, self.rows_finished() / self.total)
+        if fraction <= 0 or elapsed < 1:
+            return "ETA -"
+        return f"ETA {_duration(elapsed / fraction - elapsed)}"
 
     def _tps_text(self) -> str:
         elapsed = time.monotonic() - self.started
@@ -76,12 +96,8 @@ class Progress:
         for loc in self.locales:
             total = f"/{self.total}" if self.total is not None else ""
             parts.append(f"{loc} {self.done[loc]}{total}")
-        elapsed = time.monotonic() - self.started
-        eta = ""
-        if self.total:
-            fraction = min(self.done.values()) / self.total if self.locales else 1
-            if fraction > 0:
-                eta = f", ETA {_duration(elapsed / fraction - elapsed)}"
+        eta = self._eta_text()
+        eta = f", {eta}" if eta else ""
         tps = self._tps_text()
         print(f"localize: rows {', '.join(parts)}{eta}{', ' + tps if tps else ''}", file=sys.stderr, flush=True)
 

@@ -143,10 +143,16 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
             backend, templates, market, opts.locales, html_piece_chars=opts.html_piece_chars,
         )
         progress.token_count = lambda: translator.completion_tokens
+        progress.rows_finished = lambda: stats.rows + position["batch"] * (
+            translator.batch_done / translator.batch_requests if translator.batch_requests else 0.0
+        )
+        position = {"batch": 0}  # rows in the batch being generated, for the ETA
         try:
             for batch in reader.batches():
+                position["batch"] = batch.height
                 _localize_batch(batch, stats.rows, fields, opts, translator, writers, report, progress)
                 stats.rows += batch.height
+                position["batch"] = 0
             committed = [str(w.commit()) for w in writers.values()]
             report_file = report.commit()
             stats.report = str(report_file) if report_file else None
@@ -178,7 +184,7 @@ def _report_path(output: Path, opts: RunOptions) -> Path:
 def _localize_batch(batch: pl.DataFrame, offset: int, fields, opts, translator, writers, report, progress):
     field_cols = [f.column for f in fields]
     rows = batch.select([pl.col(c).cast(pl.String) for c in field_cols]).to_dicts()
-    results = translator.translate(rows, fields, on_row_done=progress.rows_done)
+    results = translator.translate(rows, fields, on_row_done=progress.rows_done, on_request_done=progress.tick)
     new_columns: dict[str, dict[str, list]] = {loc.code: {} for loc in opts.locales}
     for loc in opts.locales:
         for f in fields:

@@ -96,6 +96,8 @@ class BatchTranslator:
         # Counters the run summary reads.
         self.segments = self.copied = self.model_calls = self.reused = self.failures = 0
         self.completion_tokens = self.prompt_tokens = 0
+        # Requests of the batch in progress: the run's ETA is smooth only if it counts these.
+        self.batch_requests = self.batch_done = 0
 
     # -- planning -------------------------------------------------------------
 
@@ -127,10 +129,12 @@ class BatchTranslator:
         rows: Sequence[dict[str, str | None]],
         fields: Sequence[Field],
         on_row_done: Callable[[str, int], None] | None = None,
+        on_request_done: Callable[[], None] | None = None,
     ) -> dict[tuple[int, str, str], CellResult]:
         """Localize `rows` (column -> value). Returns {(row, column, locale): CellResult}.
 
-        `on_row_done(locale, n)` reports rows whose every cell in that locale is finished.
+        `on_row_done(locale, n)` reports rows whose every cell in that locale is
+        finished; `on_request_done()` is called after each engine request.
         """
         cells = [
             self._plan_cell(r, f, value)
@@ -176,17 +180,19 @@ class BatchTranslator:
 
         def finished(i: int, gen: Generation) -> None:
             with lock:
+                self.batch_done += 1
                 self.completion_tokens += gen.completion_tokens
                 self.prompt_tokens += gen.prompt_tokens
-                if on_row_done is None:
-                    return
                 for slot in dependants[i]:
                     waiting[slot] -= 1
-                    if waiting[slot] == 0:
+                    if waiting[slot] == 0 and on_row_done:
                         on_row_done(slot[1], 1)
+            if on_request_done:
+                on_request_done()
 
         requests = [self._request(k, locale_by_code[k[2]]) for k in keys]
         self.model_calls += len(requests)
+        self.batch_requests, self.batch_done = len(requests), 0
         generations = self.backend.generate(requests, on_result=finished) if requests else []
         fresh: dict[Key, Outcome] = {}
         for key, gen in zip(keys, generations):

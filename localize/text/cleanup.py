@@ -8,9 +8,11 @@ else is left for the seller to see, flagged.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from localize.text.html import has_text, structure_diff, visible_text
 
+_DIGITS = re.compile(r"\d+")
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*\n?(.*?)\n?```$", re.S)
 _QUOTES = [('"', '"'), ("“", "”"), ("«", "»"), ("'", "'"), ("„", "“")]
 
@@ -55,6 +57,22 @@ def problems(output: str, source: str, kind: str, max_chars: int | None) -> list
         length = len(visible_text(output)) if kind == "html" else len(output.strip())
         if length > max_chars:
             found.append(("too_long", f"{length} characters, market limit {max_chars}"))
+    missing = _missing_numbers(source, output, kind)
+    if missing:
+        found.append(("numbers_changed", f"missing from the output: {', '.join(missing)}"))
     if has_text(source) and output.strip() == source.strip() and len(visible_text(source)) > 12:
         found.append(("unchanged", "output identical to the source"))
     return found
+
+
+def _missing_numbers(source: str, output: str, kind: str) -> list[str]:
+    """Digit runs of the source (sizes, capacities, model numbers) absent from the output.
+
+    Runs, not numbers, so locale punctuation is free: "20,000 mm" may become
+    "20.000 mm" and "1.5 l" "1,5 l". HTML compares visible text (URLs are
+    covered by the tag-structure check).
+    """
+    if kind == "html":
+        source, output = visible_text(source), visible_text(output)
+    need, have = Counter(_DIGITS.findall(source)), Counter(_DIGITS.findall(output))
+    return sorted(n for n, count in need.items() if have[n] < count)
