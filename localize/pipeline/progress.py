@@ -56,7 +56,9 @@ class Progress:
             self._rich.start()
 
     def message(self, text: str) -> None:
-        if not self.quiet:
+        if self._rich is not None:  # printed above the live bars, not through them
+            self._rich.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        elif not self.quiet:
             print(text, file=sys.stderr, flush=True)
 
     def rows_done(self, locale: str, n: int = 1) -> None:
