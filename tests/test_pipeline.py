@@ -54,8 +54,10 @@ class FakeEngine(Backend):
     name = "fake"
 
     def __init__(self, *, override: Callable[[str, str, str], str | None] | None = None,
-                 raise_on_call: int | None = None):
+                 raise_on_call: int | None = None, obeys_limits: bool = True):
         self.override = override
+        self.obeys_limits = obeys_limits  # answer a "shorten it" repair by truncating, or ignore it
+        self.repairs: list[GenerationRequest] = []
         self.raise_on_call = raise_on_call
         self.calls = 0
         self.requests: list[Seen] = []
@@ -69,6 +71,15 @@ class FakeEngine(Backend):
         for i, req in enumerate(requests):
             last = req.messages[-1]
             assert last["role"] == "user"
+            limit = re.search(r"over the limit of (\d+)", last["content"])
+            if limit:  # the market-limit repair round: previous answer is the turn before
+                self.repairs.append(req)
+                previous = req.messages[-2]["content"]
+                gen = Generation(text=previous[: int(limit.group(1))] if self.obeys_limits else previous)
+                if on_result:
+                    on_result(i, gen)
+                out.append(gen)
+                continue
             source = _SOURCE.search(last["content"]).group(1)
             locale = _LOCALE.findall(last["content"].rsplit("\n>>>", 1)[1])[-1]
             seen = Seen(self._kinds[req.messages[0]["content"]], locale, source, req)
@@ -275,8 +286,10 @@ def test_market_limit_in_prompt_and_flagged(tmp_path):
         return f"[{locale}] {source}" + " with many extra words" * 5 if "Runner" in source else None
 
     src = write_csv(tmp_path / "shoes.csv", [["Title"], ["Trail Runner"], ["Hiking Boot"]])
-    stats, engine = localize(src, to="es", market="ebay", engine=FakeEngine(override=long_title))
+    engine = FakeEngine(override=long_title, obeys_limits=False)
+    stats, engine = localize(src, to="es", market="ebay", engine=engine)
     assert all(s.prompt.endswith("At most 80 characters.") for s in engine.requests)
+    assert len(engine.repairs) == 1 and stats.repairs == 1  # one shorten round, ignored by this engine
     report = read_csv(tmp_path / "shoes.localized.report.csv")
     assert [r[:4] for r in report[1:]] == [["1", "Title", "es", "too_long"]]
     assert "market limit 80" in report[1][4]
@@ -410,3 +423,17 @@ def test_example_catalog_round_trips_with_every_field(tmp_path):
     assert stats.failures == 0 and stats.reused > 0
     texts = "\n".join(seen.source for seen in engine.requests)
     assert "000123-BLK-S" not in texts and "cdn.nordvik.example" not in texts
+
+
+def test_over_limit_output_gets_one_shorten_round(tmp_path):
+    def long_title(kind, locale, source):
+        return f"[{locale}] {source}" + " with many extra words" * 5 if "Runner" in source else None
+
+    src = write_csv(tmp_path / "shoes.csv", [["Title"], ["Trail Runner"], ["Hiking Boot"]])
+    stats, engine = localize(src, to="es", market="ebay", engine=FakeEngine(override=long_title))
+    assert stats.repairs == 1 and stats.model_calls == 3 and stats.flagged_rows == 0
+    repair = engine.repairs[0].messages
+    assert repair[-2]["role"] == "assistant" and "over the limit of 80" in repair[-1]["content"]
+    out = as_dicts(read_csv(tmp_path / "shoes.localized.csv"))
+    assert len(out[0]["Title_es"]) == 80 and out[1]["Title_es"] == "[es] Hiking Boot"
+    assert not (tmp_path / "shoes.localized.report.csv").exists()

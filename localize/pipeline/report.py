@@ -15,6 +15,7 @@ class RunStats:
     segments: int = 0  # non-empty (cell, locale) pairs that needed a model
     copied: int = 0  # non-empty (cell, locale) pairs that read the same in every language
     model_calls: int = 0
+    repairs: int = 0  # extra calls asking to shorten an output over the market limit
     reused: int = 0  # segments served by an identical text already generated in this run
     flagged_rows: int = 0
     failures: int = 0  # segments the engine failed on: cell left empty, row kept

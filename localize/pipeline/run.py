@@ -167,7 +167,8 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
                 backend.close()
     stats.outputs = committed
     stats.backend = backend.description
-    for name in ("segments", "copied", "model_calls", "reused", "failures", "completion_tokens", "prompt_tokens"):
+    for name in ("segments", "copied", "model_calls", "repairs", "reused", "failures", "completion_tokens",
+                 "prompt_tokens"):
         setattr(stats, name, getattr(translator, name))
     stats.flagged_rows = len(report.rows)
     stats.wall_seconds = time.monotonic() - started

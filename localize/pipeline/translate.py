@@ -94,7 +94,7 @@ class BatchTranslator:
         self.html_piece_chars = html_piece_chars
         self.memory = memory or TranslationMemory()
         # Counters the run summary reads.
-        self.segments = self.copied = self.model_calls = self.reused = self.failures = 0
+        self.segments = self.copied = self.model_calls = self.reused = self.failures = self.repairs = 0
         self.completion_tokens = self.prompt_tokens = 0
         # Requests of the batch in progress: the run's ETA is smooth only if it counts these.
         self.batch_requests = self.batch_done = 0
@@ -191,6 +191,7 @@ class BatchTranslator:
                 on_request_done()
 
         requests = [self._request(k, locale_by_code[k[2]]) for k in keys]
+        sent = dict(zip(keys, requests))
         self.model_calls += len(requests)
         self.batch_requests, self.batch_done = len(requests), 0
         generations = self.backend.generate(requests, on_result=finished) if requests else []
@@ -203,6 +204,8 @@ class BatchTranslator:
             else:
                 outcome = Outcome(None, gen.error or "engine error")
             fresh[key] = outcome
+        self._shorten(fresh, sent, locale_by_code)
+        for key, outcome in fresh.items():
             self.memory.put(key, outcome)
 
         results: dict[tuple[int, str, str], CellResult] = {}
@@ -210,6 +213,34 @@ class BatchTranslator:
             for locale in self.locales:
                 results[(cell.row, cell.field.column, locale.code)] = self._assemble(cell, locale, fresh)
         return results
+
+    def _shorten(self, fresh: dict[Key, Outcome], sent: dict[Key, GenerationRequest], locales) -> None:
+        """One repair round for outputs over the market's limit: small models
+        often ignore a limit on the first try but shorten when shown the count.
+        A repair is kept only if it is shorter; what is still too long is flagged."""
+        todo = [
+            (key, outcome) for key, outcome in fresh.items()
+            if outcome.text and key[1] and self.templates[key[0]].shorten and len(outcome.text.strip()) > key[1]
+        ]
+        if not todo:
+            return
+        requests = [
+            GenerationRequest(
+                messages=self.templates[key[0]].shorten_messages(
+                    sent[key].messages, outcome.text.strip(), locales[key[2]], key[1]
+                ),
+                max_tokens=sent[key].max_tokens,
+            )
+            for key, outcome in todo
+        ]
+        self.model_calls += len(requests)
+        self.repairs += len(requests)
+        for (key, outcome), gen in zip(todo, self.backend.generate(requests)):
+            self.completion_tokens += gen.completion_tokens
+            self.prompt_tokens += gen.prompt_tokens
+            text = clean_output(gen.text, key[3], key[0]) if gen.ok else ""
+            if text.strip() and len(text.strip()) < len(outcome.text.strip()):
+                fresh[key] = Outcome(text)
 
     def _assemble(self, cell: _Cell, locale: Locale, fresh: dict[Key, Outcome]) -> CellResult:
         out: list[str] = []

@@ -33,6 +33,7 @@ class PromptTemplate:
     system: str
     user: str
     limit: str
+    shorten: str  # repair request when an output is over the market limit ("" = no repair)
     example_source: str | None
     examples: dict[str, str]  # language code -> worked rewrite
 
@@ -50,6 +51,13 @@ class PromptTemplate:
         msgs.append({"role": "user", "content": self._user(source, locale, limit)})
         return tuple(msgs)
 
+    def shorten_messages(
+        self, first: tuple[dict, ...], output: str, locale: Locale, max_chars: int
+    ) -> tuple[dict, ...]:
+        """The first conversation, its too-long answer, and a request to shorten it."""
+        ask = self.shorten.format(length=len(output), max_chars=max_chars, language=locale.name)
+        return (*first, {"role": "assistant", "content": output}, {"role": "user", "content": ask})
+
     def _user(self, source: str, locale: Locale, limit: str) -> str:
         # str.format fills the template once; braces inside the product text are never re-read.
         return self.user.format(source=source, language=f"{locale.name} ({locale.code})", limit=limit)
@@ -65,6 +73,7 @@ def _load(path: Path) -> PromptTemplate:
             system=data["system"].strip(),
             user=data["user"].strip(),
             limit=data.get("limit", ""),
+            shorten=data.get("shorten", ""),
             example_source=examples.pop("source", None),
             examples={k: v for k, v in examples.items()},
         )
