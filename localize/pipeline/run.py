@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,89 +91,76 @@ def resolve_fields(opts: RunOptions, columns: list[str], reader: CatalogReader) 
 
 
 def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
-    """Localize opts.input. Raises LocalizeError subclasses for anything the user can fix."""
+    """Localize opts.input. Raises LocalizeError subclasses for anything the user can fix.
+
+    Everything opened here is undone on any error (temp outputs removed, engine
+    closed) by one ExitStack; committed outputs are not touched by the undo.
+    """
     started = time.monotonic()
     paths = output_paths(opts)
     market = load_market(opts.market)
     templates = load_templates()
     stats = RunStats()
-    with CatalogReader(opts.input, batch_rows=opts.batch_rows) as reader:
-        columns = reader.columns
-        fields = resolve_fields(opts, columns, reader)
-        extra = [] if opts.layout == "per-locale" else [
-            f"{f.column}_{loc.code}" for loc in opts.locales for f in fields
-        ]
-        clash = [c for c in extra if c in columns]
-        if clash:
-            raise OutputError(
-                f"{opts.input}: column {clash[0]!r} already exists; the file looks localized already "
-                "(use --layout per-locale, or remove those columns)"
-            )
+    with contextlib.ExitStack() as undo:
+        reader = undo.enter_context(CatalogReader(opts.input, batch_rows=opts.batch_rows))
+        fields = resolve_fields(opts, reader.columns, reader)
+        extra = _added_columns(opts, fields, reader.columns)
         total_rows = reader.count_rows(strict=True)  # a malformed file fails before the engine loads
-        owns_backend = backend is None
-        backend = backend or create_backend(
-            opts.backend, model=opts.model, endpoint=opts.endpoint, max_in_flight=opts.max_in_flight,
-            parallel=opts.parallel, threads=opts.threads,
-        )
-        try:
-            backend.load()
-        except BaseException:
-            if owns_backend:
-                backend.close()
-            raise
-        report_path = _report_path(next(iter(paths.values())), opts)
-        report = IssueReport(report_path)
+        if backend is None:
+            backend = create_backend(
+                opts.backend, model=opts.model, endpoint=opts.endpoint, max_in_flight=opts.max_in_flight,
+                parallel=opts.parallel, threads=opts.threads,
+            )
+            undo.callback(backend.close)
+        backend.load()  # a bad model or a server that is down fails before any output exists
+        stats.backend = backend.description
+        report = IssueReport(_report_path(next(iter(paths.values())), opts))
+        undo.callback(report.abort)  # both aborts are no-ops once committed
         writers: dict[str | None, CatalogWriter] = {}
-        try:
-            for loc, p in paths.items():
-                writers[loc] = CatalogWriter(p, like=reader, extra_columns=extra)
-        except BaseException:
-            # A later writer failed (say its folder is missing): drop the temp files already opened.
-            for w in writers.values():
-                w.abort()
-            if owns_backend:
-                backend.close()
-            raise
+        for loc, path in paths.items():
+            writers[loc] = CatalogWriter(path, like=reader, extra_columns=extra)
+            undo.callback(writers[loc].abort)
         progress = Progress([loc.code for loc in opts.locales], total_rows, quiet=opts.quiet)
+        undo.callback(progress.close)
         progress.message(
             f"localize: {opts.input} -> {', '.join(str(p) for p in paths.values())}\n"
             f"localize: fields {', '.join(f.column for f in fields)}; locales "
-            f"{', '.join(loc.code for loc in opts.locales)}; market {market.name}; engine {backend.description}"
+            f"{', '.join(loc.code for loc in opts.locales)}; market {market.name}; engine {stats.backend}"
         )
-        translator = BatchTranslator(
-            backend, templates, market, opts.locales, html_piece_chars=opts.html_piece_chars,
-        )
+        translator = BatchTranslator(backend, templates, market, opts.locales, html_piece_chars=opts.html_piece_chars)
+        in_flight = {"rows": 0}  # rows of the batch being generated, for the ETA
         progress.token_count = lambda: translator.completion_tokens
-        progress.rows_finished = lambda: stats.rows + position["batch"] * (
+        progress.rows_finished = lambda: stats.rows + in_flight["rows"] * (
             translator.batch_done / translator.batch_requests if translator.batch_requests else 0.0
         )
-        position = {"batch": 0}  # rows in the batch being generated, for the ETA
-        try:
-            for batch in reader.batches():
-                position["batch"] = batch.height
-                _localize_batch(batch, stats.rows, fields, opts, translator, writers, report, progress)
-                stats.rows += batch.height
-                position["batch"] = 0
-            committed = [str(w.commit()) for w in writers.values()]
-            report_file = report.commit()
-            stats.report = str(report_file) if report_file else None
-        except BaseException:
-            for w in writers.values():
-                w.abort()
-            report.abort()
-            raise
-        finally:
-            progress.close()
-            if owns_backend:
-                backend.close()
-    stats.outputs = committed
-    stats.backend = backend.description
+        for batch in reader.batches():
+            in_flight["rows"] = batch.height
+            _localize_batch(batch, stats.rows, fields, opts, translator, writers, report, progress)
+            stats.rows += batch.height
+            in_flight["rows"] = 0
+        stats.outputs = [str(w.commit()) for w in writers.values()]
+        report_file = report.commit()
+        stats.report = str(report_file) if report_file else None
     for name in ("segments", "copied", "model_calls", "repairs", "reused", "failures", "completion_tokens",
                  "prompt_tokens"):
         setattr(stats, name, getattr(translator, name))
     stats.flagged_rows = len(report.rows)
     stats.wall_seconds = time.monotonic() - started
     return stats
+
+
+def _added_columns(opts: RunOptions, fields: list[Field], columns: list[str]) -> list[str]:
+    """`<column>_<locale>` for the columns layout, grouped by locale; none for per-locale files."""
+    if opts.layout == "per-locale":
+        return []
+    extra = [f"{f.column}_{loc.code}" for loc in opts.locales for f in fields]
+    clash = [c for c in extra if c in columns]
+    if clash:
+        raise OutputError(
+            f"{opts.input}: column {clash[0]!r} already exists; the file looks localized already "
+            "(use --layout per-locale, or remove those columns)"
+        )
+    return extra
 
 
 def _report_path(output: Path, opts: RunOptions) -> Path:
