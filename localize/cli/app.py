@@ -82,6 +82,7 @@ def translate_cmd(
     parallel: Annotated[Optional[int], typer.Option(min=1, help="embedded: sequences decoded together.")] = None,
     threads: Annotated[Optional[int], typer.Option(min=1, help="embedded: CPU threads (default: all cores).")] = None,
     batch_rows: Annotated[int, typer.Option(min=1, help="Rows read and submitted per batch.")] = 256,
+    overwrite: Annotated[bool, typer.Option(help="Shopify Translate & Adapt files: also replace translations that exist.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")] = False,
 ):
@@ -93,7 +94,7 @@ def translate_cmd(
     opts = RunOptions(
         input=catalog, locales=parse_locales(to), output=output, fields=fields, layout=layout,
         market=market, backend=backend, model=model, endpoint=endpoint, max_in_flight=max_in_flight,
-        parallel=parallel, threads=threads, batch_rows=batch_rows, quiet=quiet,
+        parallel=parallel, threads=threads, batch_rows=batch_rows, quiet=quiet, overwrite=overwrite,
     )
     stats = run(opts)
     if not quiet:

@@ -13,6 +13,7 @@ from localize.backends import Backend, create_backend
 from localize.catalog.fields import Field, detect_fields, parse_field_spec
 from localize.errors import InputError, OutputError, UsageError
 from localize.io.catalog import CatalogReader, CatalogWriter, catalog_format
+from localize.pipeline import shopify_ta
 from localize.pipeline.progress import Progress
 from localize.pipeline.report import IssueReport, RunStats
 from localize.pipeline.translate import BatchTranslator
@@ -40,6 +41,7 @@ class RunOptions:
     batch_rows: int = 256
     html_piece_chars: int = 600
     quiet: bool = False
+    overwrite: bool = False  # Translate & Adapt files: also replace existing translations
     extra: dict = field(default_factory=dict)
 
 
@@ -103,8 +105,13 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
     stats = RunStats()
     with contextlib.ExitStack() as undo:
         reader = undo.enter_context(CatalogReader(opts.input, batch_rows=opts.batch_rows))
-        fields = resolve_fields(opts, reader.columns, reader)
-        extra = _added_columns(opts, fields, reader.columns)
+        translate_adapt = shopify_ta.is_translate_adapt(reader.columns)
+        if translate_adapt:
+            _check_translate_adapt_options(opts)
+            fields, extra = [Field(shopify_ta.TARGET, "description")], []
+        else:
+            fields = resolve_fields(opts, reader.columns, reader)
+            extra = _added_columns(opts, fields, reader.columns)
         total_rows = reader.count_rows(strict=True)  # a malformed file fails before the engine loads
         if backend is None:
             backend = create_backend(
@@ -122,28 +129,46 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
             undo.callback(writers[loc].abort)
         progress = Progress([loc.code for loc in opts.locales], total_rows, quiet=opts.quiet)
         undo.callback(progress.close)
+        what = "Shopify Translate & Adapt file" if translate_adapt else f"fields {', '.join(f.column for f in fields)}"
         progress.message(
             f"localize: {opts.input} -> {', '.join(str(p) for p in paths.values())}\n"
-            f"localize: fields {', '.join(f.column for f in fields)}; locales "
+            f"localize: {what}; locales "
             f"{', '.join(loc.code for loc in opts.locales)}; market {market.name}; engine {stats.backend}"
         )
-        translator = BatchTranslator(backend, templates, market, opts.locales, html_piece_chars=opts.html_piece_chars)
+        def make_translator(locales):
+            return BatchTranslator(backend, templates, market, locales, html_piece_chars=opts.html_piece_chars)
+
+        if translate_adapt:
+            ta = shopify_ta.TranslateAdaptBatches(lambda loc: make_translator([loc]), opts.locales, opts.overwrite)
+            translators = ta.translators.values
+        else:
+            translator = make_translator(opts.locales)
+            translators = lambda: [translator]  # noqa: E731
         in_flight = {"rows": 0}  # rows of the batch being generated, for the ETA
-        progress.token_count = lambda: translator.completion_tokens
+
+        def total(name: str) -> int:
+            return sum(getattr(t, name) for t in translators())
+
+        progress.token_count = lambda: total("completion_tokens")
         progress.rows_finished = lambda: stats.rows + in_flight["rows"] * (
-            translator.batch_done / translator.batch_requests if translator.batch_requests else 0.0
+            total("batch_done") / total("batch_requests") if total("batch_requests") else 0.0
         )
         for batch in reader.batches():
             in_flight["rows"] = batch.height
-            _localize_batch(batch, stats.rows, fields, opts, translator, writers, report, progress)
+            if translate_adapt:
+                writers[None].write(ta.localize(batch, stats.rows, report, progress))
+            else:
+                _localize_batch(batch, stats.rows, fields, opts, translator, writers, report, progress)
             stats.rows += batch.height
             in_flight["rows"] = 0
+        if translate_adapt:
+            _say_what_translate_adapt_left(ta, progress)
         stats.outputs = [str(w.commit()) for w in writers.values()]
         report_file = report.commit()
         stats.report = str(report_file) if report_file else None
     for name in ("segments", "copied", "model_calls", "repairs", "reused", "failures", "completion_tokens",
                  "prompt_tokens"):
-        setattr(stats, name, getattr(translator, name))
+        setattr(stats, name, total(name))
     stats.flagged_rows = len(report.rows)
     stats.wall_seconds = time.monotonic() - started
     return stats
@@ -161,6 +186,22 @@ def _added_columns(opts: RunOptions, fields: list[Field], columns: list[str]) ->
             "(use --layout per-locale, or remove those columns)"
         )
     return extra
+
+
+def _check_translate_adapt_options(opts: RunOptions) -> None:
+    if opts.layout != "columns":
+        raise UsageError("a Shopify Translate & Adapt file is filled in place; --layout does not apply")
+    if opts.fields:
+        raise UsageError("a Shopify Translate & Adapt file says which fields to translate; --fields does not apply")
+
+
+def _say_what_translate_adapt_left(ta: shopify_ta.TranslateAdaptBatches, progress: Progress) -> None:
+    if ta.skipped_fields:
+        left = ", ".join(f"{name} ({n})" for name, n in sorted(ta.skipped_fields.items()))
+        progress.message(f"localize: left untranslated (identifiers or structured data): {left}")
+    if not ta.translators:
+        asked = ", ".join(loc.code for loc in ta.locales)
+        progress.message(f"localize: no rows to fill for {asked} (already translated, or not in this file)")
 
 
 def _report_path(output: Path, opts: RunOptions) -> Path:
