@@ -91,13 +91,13 @@ def leftovers(folder: Path) -> list[str]:
 # -- formats -------------------------------------------------------------------
 
 def test_catalog_format_by_suffix():
-    assert FORMATS == {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet"}
+    assert FORMATS == {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".xlsx": "xlsx"}
     assert catalog_format("a/b.csv") == "csv"
     assert catalog_format(Path("B.TSV")) == "tsv"
     assert catalog_format("x.Parquet") == "parquet"
-    with pytest.raises(InputError, match=r"\.csv, \.parquet, \.tsv") as info:
-        catalog_format("catalog.xlsx")
-    assert "'.xlsx'" in str(info.value)
+    with pytest.raises(InputError, match=r"\.csv, \.parquet, \.tsv, \.xlsx") as info:
+        catalog_format("catalog.json")
+    assert "'.json'" in str(info.value)
 
 
 # -- CSV values ----------------------------------------------------------------
@@ -458,8 +458,8 @@ def test_output_location_errors(tmp_path, small_csv):
             CatalogWriter(tmp_path / "adir.csv", like=reader, extra_columns=[])
         with pytest.raises(OutputError, match="folder"):
             CatalogWriter(tmp_path, like=reader, extra_columns=[])
-        with pytest.raises(OutputError, match="'.xlsx'"):
-            CatalogWriter(tmp_path / "o.xlsx", like=reader, extra_columns=[])
+        with pytest.raises(OutputError, match="'.json'"):
+            CatalogWriter(tmp_path / "o.json", like=reader, extra_columns=[])
         with pytest.raises(OutputError, match="'b' already exists"):
             CatalogWriter(tmp_path / "o.csv", like=reader, extra_columns=["b"])
     assert leftovers(tmp_path) == []

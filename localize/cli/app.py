@@ -69,7 +69,7 @@ def _root(
 
 @app.command("translate")
 def translate_cmd(
-    catalog: Annotated[Path, typer.Argument(help="Catalog file: .csv, .tsv or .parquet.", show_default=False)],
+    catalog: Annotated[Path, typer.Argument(help="Catalog file: .csv, .tsv, .parquet or .xlsx (its first sheet is localized, the others are kept).", show_default=False)],
     to: Annotated[str, typer.Option("--to", "-t", help="Target locales, comma-separated: es,fr,tr,pt-BR.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (default: <stem>.localized.<ext> beside the input); with --layout per-locale a folder or a path containing {locale}.")] = None,
     fields: Annotated[Optional[str], typer.Option(help="Columns to localize, comma-separated, optionally with a role: 'Title,Blurb=description'. Default: detected from the header.")] = None,
@@ -83,6 +83,7 @@ def translate_cmd(
     threads: Annotated[Optional[int], typer.Option(min=1, help="embedded: CPU threads (default: all cores).")] = None,
     batch_rows: Annotated[int, typer.Option(min=1, help="Rows read and submitted per batch.")] = 256,
     overwrite: Annotated[bool, typer.Option(help="Shopify Translate & Adapt files: also replace translations that exist.")] = False,
+    excel: Annotated[bool, typer.Option("--excel", help="CSV/TSV output for Excel: start it with a UTF-8 byte-order mark so accents and non-Latin text open correctly.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")] = False,
 ):
@@ -95,6 +96,7 @@ def translate_cmd(
         input=catalog, locales=parse_locales(to), output=output, fields=fields, layout=layout,
         market=market, backend=backend, model=model, endpoint=endpoint, max_in_flight=max_in_flight,
         parallel=parallel, threads=threads, batch_rows=batch_rows, quiet=quiet, overwrite=overwrite,
+        excel_csv=excel,
     )
     stats = run(opts)
     if not quiet:

@@ -1,4 +1,4 @@
-"""Streaming catalog reading and atomic catalog writing (CSV, TSV, Parquet).
+"""Streaming catalog reading and atomic catalog writing (CSV, TSV, Parquet, XLSX).
 
     with CatalogReader(src, batch_rows=2048) as reader, \\
             CatalogWriter(dst, like=reader, extra_columns=["title_de"]) as writer:
@@ -6,7 +6,9 @@
             writer.write(batch.with_columns(...))
 
 The writer commits (renames its temp file into place) on a clean exit and
-leaves nothing behind on an exception.
+leaves nothing behind on an exception. Cells the model wrote
+(`generated_columns`) are neutralized against formula injection in the
+formats a spreadsheet opens (see `neutralize_formulas`).
 """
 
 from __future__ import annotations
@@ -19,17 +21,50 @@ from typing import IO, Iterator
 import polars as pl
 import pyarrow as pa
 
-from localize.errors import InputError, OutputError
+from localize.errors import InputError, OutputError, UsageError
 from localize.io.csv_format import DELIMITERS, CsvDialect, CsvSink, CsvSource
 from localize.io.parquet_format import ParquetSink, ParquetSource, from_arrow, output_schema
+from localize.io.xlsx_format import XlsxSink, XlsxSource, sheet_name_for
 
-__all__ = ["FORMATS", "CatalogReader", "CatalogWriter", "CsvDialect", "catalog_format"]
+__all__ = ["FORMATS", "CatalogReader", "CatalogWriter", "CsvDialect", "catalog_format",
+           "neutralize_formulas"]
 
-FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet"}
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".xlsx": "xlsx"}
+
+_SAVE_AS_XLSX = "open it in Excel (or LibreOffice) and save it as .xlsx (Excel Workbook)"
+REFUSED = {
+    ".xls": f"a legacy Excel 97-2003 workbook (.xls) is not supported; {_SAVE_AS_XLSX}",
+    ".xlsm": ("a macro-enabled workbook (.xlsm) is not supported, as its macros cannot be carried "
+              f"over; {_SAVE_AS_XLSX}"),
+    ".xlsb": f"a binary Excel workbook (.xlsb) is not supported; {_SAVE_AS_XLSX}",
+    ".ods": f"an OpenDocument spreadsheet (.ods) is not supported; {_SAVE_AS_XLSX}",
+    ".numbers": "a Numbers spreadsheet is not supported; export it as .xlsx or CSV",
+}
+
+# OWASP CSV-injection guidance: a cell starting with one of these is read as a
+# formula (or a DDE payload) by some spreadsheet; the full-width forms are
+# folded to ASCII by some spreadsheet versions.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_TRIGGER_RE = "^[" + "".join(f"\\x{{{ord(c):x}}}" for c in FORMULA_TRIGGERS) + "]"
+_NEUTRALIZED_FORMATS = ("csv", "tsv", "xlsx")
+
+
+def neutralize_formulas(batch: pl.DataFrame, columns) -> pl.DataFrame:
+    """Prefixes `'` to every value of `columns` that a spreadsheet could run
+    as a formula (OWASP: = + - @ tab CR LF, and full-width ＝＋－＠). Only for
+    text the model generated: the seller's own cells are never touched."""
+    names = [c for c in columns if batch.schema[c] == pl.String]
+    if not names:
+        return batch
+    return batch.with_columns(
+        pl.when(pl.col(c).str.contains(_TRIGGER_RE)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c))
+        .alias(c) for c in names)
 
 
 def catalog_format(path) -> str:
     suffix = Path(path).suffix.lower()
+    if suffix in REFUSED:
+        raise InputError(path, REFUSED[suffix])
     if suffix not in FORMATS:
         supported = ", ".join(sorted(FORMATS))
         raise InputError(path, f"unsupported file type {suffix or '(no suffix)'!r}; "
@@ -42,9 +77,15 @@ class CatalogReader:
 
     CSV/TSV columns are all pl.String (nothing is inferred, so `00123`, `NA`
     and `1.2E+12` stay text; empty cells are ""). Parquet columns keep their
-    types. Blank lines in a CSV are skipped."""
+    types. Blank lines in a CSV are skipped.
 
-    def __init__(self, path, *, batch_rows: int = 2048):
+    An .xlsx workbook is read from `sheet` (a name or 0-based index), by
+    default its first visible worksheet; its cells are all pl.String too (see
+    localize.io.xlsx_format.cell_text for number and date cells). Unlike
+    CSV, the whole sheet is loaded into memory once (calamine cannot stream
+    it), then handed out in batches."""
+
+    def __init__(self, path, *, batch_rows: int = 2048, sheet: str | int | None = None):
         if batch_rows < 1:
             raise ValueError("batch_rows must be at least 1")
         self.path = Path(path)
@@ -55,9 +96,16 @@ class CatalogReader:
         self.format = catalog_format(self.path)
         self.dialect: CsvDialect | None = None
         self.arrow_schema: pa.Schema | None = None
+        self.sheet: str | None = None  # the catalog sheet of an .xlsx workbook
+        self._row_count: int | None = None
+        if sheet is not None and self.format != "xlsx":
+            raise UsageError(f"{self.path}: a sheet can only be chosen in an .xlsx workbook")
         if self.format == "parquet":
             self._source = ParquetSource(self.path)
             self.arrow_schema = self._source.arrow_schema
+        elif self.format == "xlsx":
+            self._source = XlsxSource(self.path, sheet)
+            self.sheet = self._source.sheet_name
         else:
             self._source = CsvSource(self.path, self.format)
             self.dialect = self._source.dialect
@@ -78,10 +126,15 @@ class CatalogReader:
 
     def count_rows(self, strict: bool = False) -> int | None:
         """Total data rows; with `strict`, a malformed CSV raises its InputError
-        (one full parse, so a bad row is found before hours of generation)."""
-        if isinstance(self._source, ParquetSource):
-            return self._source.count_rows()
-        return self._source.count_rows(strict=strict)
+        (one full parse, so a bad row is found before hours of generation).
+        The count is kept, so a second call (a writer checking Excel's row
+        limit) costs nothing."""
+        if self._row_count is None:
+            if isinstance(self._source, ParquetSource):
+                self._row_count = self._source.count_rows()
+            else:
+                self._row_count = self._source.count_rows(strict=strict)
+        return self._row_count
 
     def polars_schema(self) -> dict[str, pl.DataType]:
         if self.arrow_schema is None:
@@ -95,7 +148,7 @@ class CatalogReader:
 
     def close(self) -> None:
         self._close_active()
-        if isinstance(self._source, ParquetSource):
+        if isinstance(self._source, (ParquetSource, XlsxSource)):
             self._source.close()
 
     def __enter__(self) -> CatalogReader:
@@ -127,10 +180,19 @@ class CatalogWriter:
 
     The format follows the output suffix. CSV dialect (line terminator, BOM)
     is copied from `like` when it is CSV/TSV; the delimiter follows the output
-    suffix. Parquet output uses the input's Arrow schema (all strings for CSV
-    input) plus string extra columns."""
+    suffix; `excel_csv` forces a UTF-8 BOM, without which Excel reads UTF-8 as
+    a legacy code page. Parquet output uses the input's Arrow schema (all
+    strings for CSV input) plus string extra columns. XLSX output holds every
+    cell as text; when `like` is a workbook, its other sheets are carried over.
 
-    def __init__(self, path, *, like: CatalogReader, extra_columns: list[str]):
+    `generated_columns` names the columns whose values the model wrote; in
+    CSV, TSV and XLSX output their formula-like values are neutralized (see
+    `neutralize_formulas`). Not in Parquet: no spreadsheet opens it, and its
+    readers (pandas, Spark, a database load) would get the apostrophe as data.
+    """
+
+    def __init__(self, path, *, like: CatalogReader, extra_columns: list[str],
+                 generated_columns: list[str] | None = None, excel_csv: bool = False):
         self.path = Path(path)
         _check_destination(self.path)
         try:
@@ -143,15 +205,26 @@ class CatalogWriter:
             raise OutputError(f"{self.path}: output column {clash[0]!r} already exists; "
                               "choose another name")
         self.columns: list[str] = list(like.columns) + extra
+        generated = list(generated_columns or [])
+        unknown = [n for n in generated if n not in self.columns]
+        if unknown:
+            raise ValueError(f"generated column {unknown[0]!r} is not an output column")
+        self.generated_columns = generated if self.format in _NEUTRALIZED_FORMATS else []
+        self.dialect: CsvDialect | None = None
         self._tmp = _TempFile(self.path)
         try:
             if self.format == "parquet":
                 schema = output_schema(like.columns, like.arrow_schema, extra)
                 self._sink = ParquetSink(self._tmp.fh, schema, self.path)
-                self.dialect: CsvDialect | None = None
+            elif self.format == "xlsx":
+                source = like._source if isinstance(like._source, XlsxSource) else None
+                self._sink = XlsxSink(
+                    self._tmp.fh, self.columns, like.polars_schema(), self.path, source=source,
+                    sheet_name=sheet_name_for(like.path), expected_rows=like.count_rows())
             else:
                 src = like.dialect or CsvDialect()
-                self.dialect = CsvDialect(DELIMITERS[self.format], src.line_terminator, src.bom)
+                self.dialect = CsvDialect(DELIMITERS[self.format], src.line_terminator,
+                                          src.bom or excel_csv)
                 dtypes = like.polars_schema()
                 self._sink = CsvSink(self._tmp.fh, self.columns, self.dialect, dtypes, self.path)
         except OSError as e:
@@ -166,6 +239,8 @@ class CatalogWriter:
             raise RuntimeError("CatalogWriter is closed")
         if batch.columns != self.columns:
             raise ValueError(f"batch columns {batch.columns} != writer columns {self.columns}")
+        if self.generated_columns:
+            batch = neutralize_formulas(batch, self.generated_columns)
         try:
             self._sink.write(batch)
         except OSError as e:

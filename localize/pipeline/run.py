@@ -42,6 +42,7 @@ class RunOptions:
     html_piece_chars: int = 600
     quiet: bool = False
     overwrite: bool = False  # Translate & Adapt files: also replace existing translations
+    excel_csv: bool = False  # CSV/TSV output starts with a UTF-8 BOM, for Excel
     extra: dict = field(default_factory=dict)
 
 
@@ -125,7 +126,8 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
         undo.callback(report.abort)  # both aborts are no-ops once committed
         writers: dict[str | None, CatalogWriter] = {}
         for loc, path in paths.items():
-            writers[loc] = CatalogWriter(path, like=reader, extra_columns=extra)
+            writers[loc] = CatalogWriter(path, like=reader, extra_columns=extra, excel_csv=opts.excel_csv,
+                                         generated_columns=_generated_columns(opts, fields, extra, translate_adapt))
             undo.callback(writers[loc].abort)
         progress = Progress([loc.code for loc in opts.locales], total_rows, quiet=opts.quiet)
         undo.callback(progress.close)
@@ -186,6 +188,15 @@ def _added_columns(opts: RunOptions, fields: list[Field], columns: list[str]) ->
             "(use --layout per-locale, or remove those columns)"
         )
     return extra
+
+
+def _generated_columns(opts: RunOptions, fields: list[Field], extra: list[str], translate_adapt: bool) -> list[str]:
+    """The columns the model writes, which the writer neutralizes against formula injection.
+    Not for Translate & Adapt files: they are imported by Shopify, not opened in a spreadsheet,
+    and the seller's existing translations share the column."""
+    if translate_adapt:
+        return []
+    return list(extra) if opts.layout == "columns" else [f.column for f in fields]
 
 
 def _check_translate_adapt_options(opts: RunOptions) -> None:
