@@ -118,3 +118,17 @@ def test_translate_adapt_example_with_real_model(tmp_path, embedded_model_path):
             assert b[7] == a[7]
         else:
             assert b[7], a  # every row it should fill is filled
+
+
+def test_filled_cells_are_neutralized_but_existing_translations_are_not(tmp_path):
+    rows = rows_of(EXAMPLE)
+    rows.append(["PRODUCT", "2", "title", "fr", "", "outdated", "Sale", ""])
+    rows.append(["PRODUCT", "3", "title", "fr", "", "translated", "Promo", "=seller's own"])
+    src = tmp_path / "ta.csv"
+    with open(src, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    engine = FakeEngine(override=lambda kind, loc, text: "=HYPERLINK(\"http://x\",\"y\")" if text == "Sale" else None)
+    run(RunOptions(input=src, locales=parse_locales("fr"), quiet=True), backend=engine)
+    out = {r[6]: r[7] for r in rows_of(tmp_path / "ta.localized.csv")[1:]}
+    assert out["Sale"] == "'=HYPERLINK(\"http://x\",\"y\")"
+    assert out["Promo"] == "=seller's own"

@@ -192,8 +192,8 @@ def _added_columns(opts: RunOptions, fields: list[Field], columns: list[str]) ->
 
 def _generated_columns(opts: RunOptions, fields: list[Field], extra: list[str], translate_adapt: bool) -> list[str]:
     """The columns the model writes, which the writer neutralizes against formula injection.
-    Not for Translate & Adapt files: they are imported by Shopify, not opened in a spreadsheet,
-    and the seller's existing translations share the column."""
+    Not for Translate & Adapt files: the seller's existing translations share the column, so
+    the cells localize fills are neutralized one by one in shopify_ta instead."""
     if translate_adapt:
         return []
     return list(extra) if opts.layout == "columns" else [f.column for f in fields]

@@ -17,6 +17,7 @@ from typing import Callable
 import polars as pl
 
 from localize.catalog.fields import Field
+from localize.io.catalog import FORMULA_TRIGGERS
 from localize.pipeline.translate import BatchTranslator
 from localize.text.locales import Locale, parse_locale
 
@@ -93,7 +94,9 @@ class TranslateAdaptBatches:
                     continue
                 for issue, detail in cell.issues:
                     report.add(offset + i + 1, TARGET, code, issue, detail)
-                targets[i] = cell.value if cell.value is not None else ""
+                value = cell.value or ""
+                # Cells we fill are neutralized like any model output (OWASP); the seller's own are not.
+                targets[i] = "'" + value if value.startswith(tuple(FORMULA_TRIGGERS)) else value
                 self.rows_filled += cell.value is not None
         return batch.with_columns(pl.Series(TARGET, targets, dtype=pl.String))
 
