@@ -112,3 +112,26 @@ def test_real_shopify_export_keeps_every_column_and_row(tmp_path, embedded_model
     assert dst[0] == src[0] + ["Title_es", "Option1 Name_es", "Option1 Value_es"]
     for a, b in zip(src, dst):
         assert b[:54] == a
+
+
+def test_real_shopify_export_as_xlsx_round_trips(tmp_path, embedded_model_path):
+    """The spreadsheet issue's acceptance check: a real export saved as XLSX comes back whole."""
+    export = SHARED_DATA / "catalogs" / "shopify" / "products_export.2025.yadayada.csv"
+    if not export.is_file():
+        pytest.skip("../shared/data is absent")
+    from localize.io.catalog import CatalogReader, CatalogWriter
+
+    workbook = tmp_path / "export.xlsx"
+    with CatalogReader(export) as reader, CatalogWriter(workbook, like=reader, extra_columns=[]) as writer:
+        for batch in reader.batches():
+            writer.write(batch)
+    out = tmp_path / "export.localized.xlsx"
+    proc = localize_cli(str(workbook), "--to", "es", "--backend", "embedded", "--fields", "Title", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    with CatalogReader(export) as a, CatalogReader(out) as b:
+        assert b.columns == a.columns + ["Title_es"]
+        src = [row for batch in a.batches() for row in batch.rows()]
+        dst = [row for batch in b.batches() for row in batch.rows()]
+    assert len(src) == len(dst) == 61
+    assert [row[:54] for row in dst] == src
+    assert all(bool(d[54]) == bool(s[1]) for s, d in zip(src, dst))  # every title localized, empty stays empty
