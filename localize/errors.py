@@ -10,6 +10,13 @@ class LocalizeError(Exception):
     exit_code = 1
 
 
+class GateFailed(LocalizeError):
+    """`localize eval`: a quality gate failed. The scores are already printed;
+    the message names the failed gates. Exit 1, so CI stops the pipeline."""
+
+    exit_code = 1
+
+
 class UsageError(LocalizeError):
     """Bad arguments: unknown locale, unknown field, conflicting options."""
 
@@ -48,3 +55,10 @@ class MissingDependency(BackendUnavailable):
         super().__init__(
             f"{package} is not installed; install it with: pip install 'localize[{extra}]'"
         )
+
+
+class GlossaryViolations(LocalizeError):
+    """`--strict`: the output was written, but glossary violations remain
+    (listed in the report). A distinct code so CI can tell it from a crash."""
+
+    exit_code = 6

@@ -19,6 +19,7 @@ class GenerationRequest:
     temperature: float = 0.0
     repeat_penalty: float = 1.1  # small models loop without it (MODELS.md)
     stop: tuple[str, ...] = ()
+    bad_words: tuple[str, ...] = ()  # glossary bans, for engines that can block them (vLLM)
 
 
 @dataclass

@@ -65,6 +65,8 @@ def build_chat_payload(request: GenerationRequest, model: str) -> dict:
     }
     if request.stop:
         payload["stop"] = list(request.stop)
+    if request.bad_words:
+        payload["bad_words"] = list(request.bad_words)  # vLLM sampling extension: glossary bans
     return payload
 
 

@@ -54,6 +54,7 @@ class VLLMOfflineBackend(Backend):
                 max_tokens=r.max_tokens,
                 repetition_penalty=r.repeat_penalty,
                 stop=list(r.stop) or None,
+                bad_words=list(r.bad_words) or None,
             )
             for r in requests
         ]

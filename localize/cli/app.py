@@ -84,11 +84,13 @@ def translate_cmd(
     batch_rows: Annotated[int, typer.Option(min=1, help="Rows read and submitted per batch.")] = 256,
     overwrite: Annotated[bool, typer.Option(help="Shopify Translate & Adapt files: also replace translations that exist.")] = False,
     excel: Annotated[bool, typer.Option("--excel", help="CSV/TSV output for Excel: start it with a UTF-8 byte-order mark so accents and non-Latin text open correctly.")] = False,
+    glossary: Annotated[Optional[list[Path]], typer.Option("--glossary", "-g", help="Glossary file (repeatable): keep / term / ban entries; see glossaries/README.md.")] = None,
+    strict: Annotated[bool, typer.Option(help="Exit with code 6 when glossary violations remain after repair.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")] = False,
 ):
     """Localize a catalog (the main form: `localize CATALOG --to es,fr,tr`)."""
-    from localize.pipeline.run import RunOptions, run
+    from localize.pipeline.run import RunOptions, enforce_strict, run
     from localize.pipeline.summary import print_summary
     from localize.text.locales import parse_locales
 
@@ -96,13 +98,14 @@ def translate_cmd(
         input=catalog, locales=parse_locales(to), output=output, fields=fields, layout=layout,
         market=market, backend=backend, model=model, endpoint=endpoint, max_in_flight=max_in_flight,
         parallel=parallel, threads=threads, batch_rows=batch_rows, quiet=quiet, overwrite=overwrite,
-        excel_csv=excel,
+        excel_csv=excel, glossaries=list(glossary or []), strict=strict,
     )
     stats = run(opts)
     if not quiet:
         print_summary(stats)
     if as_json:
         typer.echo(json.dumps(stats.as_dict(), ensure_ascii=False, indent=2))
+    enforce_strict(opts, stats)
 
 
 @app.command("markets")
@@ -114,6 +117,27 @@ def markets_cmd():
         m = load_market(name)
         limits = ", ".join(f"{k} {v}" for k, v in sorted(m.limits.items()))
         typer.echo(f"{name:10} {m.description}: {limits}")
+
+
+glossary_app = typer.Typer(
+    name="glossary",
+    help="Glossaries: brands to keep, mandated terms, banned words (see glossaries/README.md).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.add_typer(glossary_app, name="glossary")
+
+
+@glossary_app.command("check")
+def glossary_check_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Glossary files: native CSV, DeepL CSV/TSV, multi-language CSV, TICO-19 CSV, TBX.", show_default=False)],
+):
+    """Validate glossaries and print what they hold: format, entries per kind and locale, examples."""
+    from localize.glossary.summary import check_files
+
+    typer.echo(check_files(files), nl=False)
 
 
 def main(argv: list[str] | None = None) -> None:

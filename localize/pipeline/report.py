@@ -23,8 +23,14 @@ class RunStats:
     prompt_tokens: int = 0
     wall_seconds: float = 0.0
     backend: str = ""
+    glossary: dict[str, dict] = field(default_factory=dict)  # locale -> glossary totals
     outputs: list[str] = field(default_factory=list)
     report: str | None = None
+
+    @property
+    def glossary_violations(self) -> int:
+        g = self.glossary.values()
+        return sum(d["terms_required"] - d["terms_realized"] + d["keep_missing"] + d["bans_found"] for d in g)
 
     @property
     def rows_per_second(self) -> float:
@@ -36,6 +42,7 @@ class RunStats:
 
     def as_dict(self) -> dict:
         d = asdict(self)
+        d["glossary_violations"] = self.glossary_violations
         d["rows_per_second"] = round(self.rows_per_second, 3)
         d["tokens_per_second"] = round(self.tokens_per_second, 1)
         d["wall_seconds"] = round(self.wall_seconds, 3)

@@ -11,7 +11,7 @@ import polars as pl
 
 from localize.backends import Backend, create_backend
 from localize.catalog.fields import Field, detect_fields, parse_field_spec
-from localize.errors import InputError, OutputError, UsageError
+from localize.errors import GlossaryViolations, InputError, OutputError, UsageError
 from localize.io.catalog import CatalogReader, CatalogWriter, catalog_format
 from localize.pipeline import shopify_ta
 from localize.pipeline.progress import Progress
@@ -42,6 +42,8 @@ class RunOptions:
     html_piece_chars: int = 600
     quiet: bool = False
     overwrite: bool = False  # Translate & Adapt files: also replace existing translations
+    glossaries: list[Path] = field(default_factory=list)
+    strict: bool = False  # remaining glossary violations end the run with GlossaryViolations
     excel_csv: bool = False  # CSV/TSV output starts with a UTF-8 BOM, for Excel
     extra: dict = field(default_factory=dict)
 
@@ -103,6 +105,11 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
     paths = output_paths(opts)
     market = load_market(opts.market)
     templates = load_templates()
+    glossary = None
+    if opts.glossaries:
+        from localize.glossary.formats import load_glossaries
+
+        glossary = load_glossaries(opts.glossaries)  # a bad glossary fails before the catalog is read
     stats = RunStats()
     with contextlib.ExitStack() as undo:
         reader = undo.enter_context(CatalogReader(opts.input, batch_rows=opts.batch_rows))
@@ -138,7 +145,9 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
             f"{', '.join(loc.code for loc in opts.locales)}; market {market.name}; engine {stats.backend}"
         )
         def make_translator(locales):
-            return BatchTranslator(backend, templates, market, locales, html_piece_chars=opts.html_piece_chars)
+            return BatchTranslator(
+                backend, templates, market, locales, html_piece_chars=opts.html_piece_chars, glossary=glossary,
+            )
 
         if translate_adapt:
             ta = shopify_ta.TranslateAdaptBatches(lambda loc: make_translator([loc]), opts.locales, opts.overwrite)
@@ -172,8 +181,21 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
                  "prompt_tokens"):
         setattr(stats, name, total(name))
     stats.flagged_rows = len(report.rows)
+    if glossary is not None:
+        stats.glossary = {
+            code: totals.as_dict() for t in translators() for code, totals in t.glossary_totals.items()
+        }
     stats.wall_seconds = time.monotonic() - started
     return stats
+
+
+def enforce_strict(opts: RunOptions, stats: RunStats) -> None:
+    """--strict: remaining glossary violations are an error, raised after the summary is shown."""
+    if opts.strict and stats.glossary_violations:
+        raise GlossaryViolations(
+            f"{stats.glossary_violations} glossary violation(s) remain after repair; "
+            f"the output was written and {stats.report} lists them"
+        )
 
 
 def _added_columns(opts: RunOptions, fields: list[Field], columns: list[str]) -> list[str]:

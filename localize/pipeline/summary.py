@@ -19,6 +19,14 @@ def summary_lines(stats: RunStats) -> list[tuple[str, str]]:
         ("wall time", f"{stats.wall_seconds:.1f} s ({stats.rows_per_second:.2f} rows/s)"),
         ("engine", stats.backend),
     ]
+    for locale, g in stats.glossary.items():
+        acc = g["terminology_accuracy"]
+        terms = f"{acc:.1%} ({g['terms_realized']}/{g['terms_required']})" if acc is not None else "no terms"
+        kept = g["keep_required"] - g["keep_missing"]
+        rows.append((
+            f"glossary {locale}",
+            f"terms {terms}; kept {kept}/{g['keep_required']}; banned found {g['bans_found']}",
+        ))
     rows += [("output", path) for path in stats.outputs]
     if stats.report:
         rows.append(("report", f"{stats.report} (rows to review)"))

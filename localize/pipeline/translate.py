@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 
 from localize.backends.base import Backend, Generation, GenerationRequest
 from localize.catalog.fields import Field, needs_model
+from localize.pipeline.constraints import Check, Constraints, GlossaryTotals, Prepared
 from localize.text.cleanup import clean_output, problems
 from localize.text.html import has_text, split_blocks
 from localize.text.locales import Locale
@@ -28,8 +29,11 @@ Key = tuple[str, int | None, str, str]  # (kind, max_chars, locale, source piece
 
 @dataclass
 class Outcome:
-    text: str | None  # None: the engine failed
+    text: str | None  # None: the engine failed; else the output with keep-terms restored
     error: str | None = None
+    raw: str | None = None  # the model's own answer (placeholders in place), for repair turns
+    restore_problems: list[str] = field(default_factory=list)
+    check: Check | None = None  # the glossary verdict, when a glossary applies
 
 
 @dataclass
@@ -86,6 +90,7 @@ class BatchTranslator:
         *,
         html_piece_chars: int = 1200,
         memory: TranslationMemory | None = None,
+        glossary=None,
     ):
         self.backend = backend
         self.templates = templates
@@ -93,6 +98,9 @@ class BatchTranslator:
         self.locales = list(locales)
         self.html_piece_chars = html_piece_chars
         self.memory = memory or TranslationMemory()
+        self.constraints = Constraints(glossary)
+        self.glossary_totals: dict[str, GlossaryTotals] = {loc.code: GlossaryTotals() for loc in self.locales}
+        self._prepared: dict[Key, Prepared] = {}
         # Counters the run summary reads.
         self.segments = self.copied = self.model_calls = self.reused = self.failures = self.repairs = 0
         self.completion_tokens = self.prompt_tokens = 0
@@ -118,9 +126,27 @@ class BatchTranslator:
     def _request(self, key: Key, locale: Locale) -> GenerationRequest:
         kind, limit, _, text = key
         template = self.templates[kind]
+        prepared = self._prepared[key] = self.constraints.prepare(text, locale.code)
         # Room for the rewrite: longer than the source (German, Turkish grow ~30%), bounded.
         max_tokens = min(4096, 48 + int(len(text) * 0.75))
-        return GenerationRequest(messages=template.messages(text, locale, limit), max_tokens=max_tokens)
+        messages = template.messages(
+            prepared.text, locale, limit,
+            terms=[(e.source, e.target) for e in prepared.terms],
+            placeholders=list(prepared.masked.placeholders),
+        )
+        return GenerationRequest(
+            messages=messages, max_tokens=max_tokens, bad_words=tuple(e.source for e in prepared.bans),
+        )
+
+    def _outcome(self, key: Key, gen: Generation) -> Outcome:
+        if not gen.ok:
+            return Outcome(None, gen.error or "engine error")
+        prepared = self._prepared[key]
+        raw = clean_output(gen.text, prepared.text, key[0])
+        if not raw:
+            return Outcome(None, "the model returned no text")
+        text, restore_problems = self.constraints.restore(raw, prepared)
+        return Outcome(text, raw=raw, restore_problems=restore_problems)
 
     # -- running --------------------------------------------------------------
 
@@ -195,24 +221,55 @@ class BatchTranslator:
         self.model_calls += len(requests)
         self.batch_requests, self.batch_done = len(requests), 0
         generations = self.backend.generate(requests, on_result=finished) if requests else []
-        fresh: dict[Key, Outcome] = {}
-        for key, gen in zip(keys, generations):
-            if gen.ok:
-                outcome = Outcome(clean_output(gen.text, key[3], key[0]))
-                if not outcome.text:
-                    outcome = Outcome(None, "the model returned no text")
-            else:
-                outcome = Outcome(None, gen.error or "engine error")
-            fresh[key] = outcome
+        fresh = {key: self._outcome(key, gen) for key, gen in zip(keys, generations)}
+        if self.constraints:
+            self._repair_glossary(fresh, sent)
         self._shorten(fresh, sent, locale_by_code)
         for key, outcome in fresh.items():
+            if self.constraints and outcome.text is not None:
+                outcome.check = self._check(key, outcome)
             self.memory.put(key, outcome)
+        self._prepared.clear()
 
         results: dict[tuple[int, str, str], CellResult] = {}
         for cell in cells:
             for locale in self.locales:
                 results[(cell.row, cell.field.column, locale.code)] = self._assemble(cell, locale, fresh)
         return results
+
+    def _check(self, key: Key, outcome: Outcome) -> Check:
+        return self.constraints.check(
+            outcome.text, key[3], self._prepared[key], key[2], outcome.restore_problems
+        )
+
+    def _repair_glossary(self, fresh: dict[Key, Outcome], sent: dict[Key, GenerationRequest]) -> None:
+        """One repair round for glossary misses: the model sees its answer and the list of fixes.
+        The repaired answer is kept only when it leaves fewer problems."""
+        todo = []
+        for key, outcome in fresh.items():
+            if outcome.text is None:
+                continue
+            check = self._check(key, outcome)
+            if check.issues and (check.fixes or outcome.restore_problems):
+                fixes = check.fixes or ["Copy every placeholder exactly as written."]
+                todo.append((key, outcome, check, fixes))
+        if not todo:
+            return
+        requests = [
+            GenerationRequest(
+                messages=self.templates[key[0]].repair_messages(sent[key].messages, outcome.raw, fixes),
+                max_tokens=sent[key].max_tokens, bad_words=sent[key].bad_words,
+            )
+            for key, outcome, _, fixes in todo
+        ]
+        self.model_calls += len(requests)
+        self.repairs += len(requests)
+        for (key, outcome, check, _), gen in zip(todo, self.backend.generate(requests)):
+            self.completion_tokens += gen.completion_tokens
+            self.prompt_tokens += gen.prompt_tokens
+            repaired = self._outcome(key, gen)
+            if repaired.text is not None and len(self._check(key, repaired).issues) < len(check.issues):
+                fresh[key] = repaired
 
     def _shorten(self, fresh: dict[Key, Outcome], sent: dict[Key, GenerationRequest], locales) -> None:
         """One repair round for outputs over the market's limit: small models
@@ -227,9 +284,9 @@ class BatchTranslator:
         requests = [
             GenerationRequest(
                 messages=self.templates[key[0]].shorten_messages(
-                    sent[key].messages, outcome.text.strip(), locales[key[2]], key[1]
+                    sent[key].messages, (outcome.raw or outcome.text).strip(), locales[key[2]], key[1]
                 ),
-                max_tokens=sent[key].max_tokens,
+                max_tokens=sent[key].max_tokens, bad_words=sent[key].bad_words,
             )
             for key, outcome in todo
         ]
@@ -238,12 +295,13 @@ class BatchTranslator:
         for (key, outcome), gen in zip(todo, self.backend.generate(requests)):
             self.completion_tokens += gen.completion_tokens
             self.prompt_tokens += gen.prompt_tokens
-            text = clean_output(gen.text, key[3], key[0]) if gen.ok else ""
-            if text.strip() and len(text.strip()) < len(outcome.text.strip()):
-                fresh[key] = Outcome(text)
+            shorter = self._outcome(key, gen)
+            if shorter.text and len(shorter.text.strip()) < len(outcome.text.strip()):
+                fresh[key] = shorter
 
     def _assemble(self, cell: _Cell, locale: Locale, fresh: dict[Key, Outcome]) -> CellResult:
         out: list[str] = []
+        checks: list[Check] = []
         for piece, need in zip(cell.pieces, cell.needs):
             if not need:
                 out.append(piece)
@@ -257,6 +315,11 @@ class BatchTranslator:
             lead = piece[: len(piece) - len(piece.lstrip())]
             trail = piece[len(piece.rstrip()) :]
             out.append(lead + outcome.text.strip() + trail)
+            if outcome.check is not None:
+                checks.append(outcome.check)
         value = "".join(out)
         issues = problems(value, cell.source, cell.kind, cell.max_chars) if any(cell.needs) else []
+        for check in checks:  # counted per cell: a term in 100 rows is 100 required occurrences
+            self.glossary_totals[locale.code].add(check)
+            issues.extend(check.issues)
         return CellResult(value, issues)

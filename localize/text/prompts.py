@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Sequence
 
 from localize.errors import LocalizeError
 from localize.text.locales import Locale
@@ -34,6 +35,9 @@ class PromptTemplate:
     user: str
     limit: str
     shorten: str  # repair request when an output is over the market limit ("" = no repair)
+    terms: str  # sentence naming the glossary's mandated translations for this piece
+    placeholders: str  # sentence asking to copy masked keep-terms unchanged
+    repair: str  # repair request listing glossary fixes
     example_source: str | None
     examples: dict[str, str]  # language code -> worked rewrite
 
@@ -41,8 +45,20 @@ class PromptTemplate:
     def id(self) -> str:
         return f"{self.kind}.v{self.version}"
 
-    def messages(self, source: str, locale: Locale, max_chars: int | None = None) -> tuple[dict, ...]:
+    def messages(
+        self,
+        source: str,
+        locale: Locale,
+        max_chars: int | None = None,
+        *,
+        terms: Sequence[tuple[str, str]] = (),
+        placeholders: Sequence[str] = (),
+    ) -> tuple[dict, ...]:
         limit = self.limit.format(max_chars=max_chars) if max_chars and self.limit else ""
+        if terms and self.terms:
+            limit += self.terms.format(terms="; ".join(f'"{s}" -> "{t}"' for s, t in terms))
+        if placeholders and self.placeholders:
+            limit += self.placeholders.format(placeholders=", ".join(placeholders))
         msgs = [{"role": "system", "content": self.system}]
         example = self.examples.get(locale.code) or self.examples.get(locale.language)
         if self.example_source and example:
@@ -56,6 +72,11 @@ class PromptTemplate:
     ) -> tuple[dict, ...]:
         """The first conversation, its too-long answer, and a request to shorten it."""
         ask = self.shorten.format(length=len(output), max_chars=max_chars, language=locale.name)
+        return (*first, {"role": "assistant", "content": output}, {"role": "user", "content": ask})
+
+    def repair_messages(self, first: tuple[dict, ...], output: str, fixes: Sequence[str]) -> tuple[dict, ...]:
+        """The first conversation, its answer, and the glossary fixes it needs."""
+        ask = self.repair.format(fixes=" ".join(fixes))
         return (*first, {"role": "assistant", "content": output}, {"role": "user", "content": ask})
 
     def _user(self, source: str, locale: Locale, limit: str) -> str:
@@ -74,6 +95,9 @@ def _load(path: Path) -> PromptTemplate:
             user=data["user"].strip(),
             limit=data.get("limit", ""),
             shorten=data.get("shorten", ""),
+            terms=data.get("terms", ""),
+            placeholders=data.get("placeholders", ""),
+            repair=data.get("repair", ""),
             example_source=examples.pop("source", None),
             examples={k: v for k, v in examples.items()},
         )

@@ -1,0 +1,13 @@
+"""Seller glossaries: brands kept, mandated terms used, banned words absent.
+
+- model: Entry, Glossary, LocaleGlossary (per-locale view, `terms_in`)
+- formats: load_glossary / load_glossaries (native CSV, DeepL, multi-language
+  CSV, TICO-19, TBX)
+- masking: mask / unmask (keep terms as ⟦n⟧ placeholders)
+- matching: realized / banned_in / kept_ok (locale-aware checks)
+- metric: terminology_accuracy
+"""
+
+from localize.glossary.model import KINDS, Entry, Glossary, LocaleGlossary
+
+__all__ = ["KINDS", "Entry", "Glossary", "LocaleGlossary"]

@@ -1,0 +1,136 @@
+"""Glossary enforcement around each request: mask, instruct, check, repair.
+
+- keep terms (brands, product lines) are replaced by placeholders before the
+  model sees the text and restored after, so they come back byte for byte;
+- mandated terms present in the piece are named in the prompt and checked in
+  the output (locale-aware matching lives in localize.glossary.matching);
+- banned words are passed to engines that can block them (vLLM `bad_words`)
+  and always checked after generation.
+
+What fails a check gets one repair round (the conversation plus a list of
+fixes); what still fails is reported, never silently dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from localize.glossary.masking import Masked, mask, unmask
+from localize.glossary.matching import banned_in, keep_in, kept_ok, realized
+from localize.glossary.model import Entry, Glossary, LocaleGlossary
+
+
+@dataclass
+class Prepared:
+    """What a request was built from: the masked text and the entries that apply."""
+
+    masked: Masked
+    terms: list[Entry]
+    bans: tuple[Entry, ...]
+    keep: tuple[Entry, ...]
+
+    @property
+    def text(self) -> str:
+        return self.masked.text
+
+
+@dataclass
+class Check:
+    """The glossary verdict on one output."""
+
+    issues: list[tuple[str, str]] = field(default_factory=list)  # (code, detail) for the report
+    fixes: list[str] = field(default_factory=list)  # instructions for the repair round
+    terms_required: int = 0
+    terms_realized: int = 0
+    keep_required: int = 0
+    keep_missing: int = 0
+    bans_found: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+
+class Constraints:
+    def __init__(self, glossary: Glossary | None):
+        self.glossary = glossary
+        self._by_locale: dict[str, LocaleGlossary] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.glossary) and len(self.glossary) > 0
+
+    def _locale(self, code: str) -> LocaleGlossary | None:
+        if not self:
+            return None
+        if code not in self._by_locale:
+            self._by_locale[code] = self.glossary.for_locale(code)
+        return self._by_locale[code]
+
+    def prepare(self, text: str, locale: str) -> Prepared:
+        lg = self._locale(locale)
+        if lg is None:
+            return Prepared(Masked(text, {}), [], (), ())
+        return Prepared(mask(text, lg.keep), lg.terms_in(text), lg.bans, lg.keep)
+
+    def restore(self, raw: str, prepared: Prepared) -> tuple[str, list[str]]:
+        if not prepared.masked.placeholders:
+            return raw, []
+        return unmask(raw, prepared.masked)
+
+    def check(self, output: str, source: str, prepared: Prepared, locale: str, restore_problems=()) -> Check:
+        result = Check()
+        if prepared.keep:
+            result.keep_required = len(keep_in(source, prepared.keep))  # same word rules as masking
+            missing = kept_ok(output, source, prepared.keep)
+            result.keep_missing = len(missing)
+            for e in missing:
+                result.issues.append(("keep_missing", f"{e.source!r} must appear as in the source ({e.origin})"))
+            for token, term in prepared.masked.placeholders.items():
+                if any(e.source == term for e in missing):
+                    result.fixes.append(f"Copy {token} exactly as written.")
+        for detail in restore_problems:
+            if not any(code == "keep_missing" for code, _ in result.issues):
+                result.issues.append(("keep_missing", detail))
+        for entry in prepared.terms:
+            result.terms_required += 1
+            if realized(output, entry, locale):
+                result.terms_realized += 1
+            else:
+                result.issues.append(("term_missing", f"{entry.source!r} must be {entry.target!r} ({entry.origin})"))
+                result.fixes.append(f'Translate "{entry.source}" as "{entry.target}".')
+        for entry in banned_in(output, prepared.bans, locale):
+            result.bans_found += 1
+            result.issues.append(("banned_term", f"{entry.source!r} is banned in {locale} ({entry.origin})"))
+            result.fixes.append(f'Do not use "{entry.source}".')
+        return result
+
+
+@dataclass
+class GlossaryTotals:
+    """Per-locale counts for the summary and the terminology-accuracy metric."""
+
+    terms_required: int = 0
+    terms_realized: int = 0
+    keep_required: int = 0
+    keep_missing: int = 0
+    bans_found: int = 0
+
+    def add(self, check: Check) -> None:
+        self.terms_required += check.terms_required
+        self.terms_realized += check.terms_realized
+        self.keep_required += check.keep_required
+        self.keep_missing += check.keep_missing
+        self.bans_found += check.bans_found
+
+    @property
+    def terminology_accuracy(self) -> float | None:
+        return self.terms_realized / self.terms_required if self.terms_required else None
+
+    def as_dict(self) -> dict:
+        acc = self.terminology_accuracy
+        return {
+            "terms_required": self.terms_required, "terms_realized": self.terms_realized,
+            "terminology_accuracy": round(acc, 4) if acc is not None else None,
+            "keep_required": self.keep_required, "keep_missing": self.keep_missing,
+            "bans_found": self.bans_found,
+        }
