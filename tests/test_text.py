@@ -345,3 +345,8 @@ def test_numbers_must_survive(source, output, flagged):
     kind = "html" if source.startswith("<") else "title"
     codes = [code for code, _ in problems(output, source, kind, None)]
     assert ("numbers_changed" in codes) is flagged
+
+
+def test_visible_text_separates_cells_but_not_inline_tags():
+    assert H.visible_text("<tr><td>USB-C</td><td>65 W</td></tr>") == "USB-C 65 W"
+    assert H.visible_text("<p>water<strong>proof</strong></p><p>Next</p>") == "waterproof Next"

@@ -83,10 +83,21 @@ def _show(sig: tuple) -> str:
     return sig[0]
 
 
+# Tags that separate what a browser shows (cells, items, lines): a space, not nothing,
+# or "USB-C</td><td>65 W" would read "USB-C65 W".
+_SEPARATING = {"p", "div", "br", "li", "td", "th", "tr", "ul", "ol", "table", "hr", "dd", "dt",
+               "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "blockquote"}
+
+
 def visible_text(text: str) -> str:
     """Text a shopper sees: tags removed, entities decoded, whitespace collapsed."""
-    plain = "".join(piece for is_markup, piece in tokens(text) if not is_markup)
-    return " ".join(_html.unescape(plain).split())
+    parts = []
+    for is_markup, piece in tokens(text):
+        if not is_markup:
+            parts.append(piece)
+        elif (sig := _tag_signature(piece))[0] in ("start", "end") and sig[1] in _SEPARATING:
+            parts.append(" ")
+    return " ".join(_html.unescape("".join(parts)).split())
 
 
 def has_text(text: str) -> bool:
