@@ -135,3 +135,24 @@ def test_real_shopify_export_as_xlsx_round_trips(tmp_path, embedded_model_path):
     assert len(src) == len(dst) == 61
     assert [row[:54] for row in dst] == src
     assert all(bool(d[54]) == bool(s[1]) for s, d in zip(src, dst))  # every title localized, empty stays empty
+
+
+def test_sigterm_mid_run_leaves_no_partial_output(tmp_path, embedded_model_path):
+    import signal
+    import time
+
+    rows = read_csv_rows(EXAMPLES / "catalog.csv")
+    catalog = write_csv_rows(tmp_path / "catalog.csv", rows)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "localize", str(catalog), "--to", "es", "--backend", "embedded"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".catalog.localized.csv.*")) and time.monotonic() < deadline:
+        time.sleep(0.2)  # the temp output exists once the model is loaded and work has begun
+    assert list(tmp_path.glob(".catalog.localized.csv.*")), "the run never started writing"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["catalog.csv"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -140,8 +141,15 @@ def glossary_check_cmd(
     typer.echo(check_files(files), nl=False)
 
 
+def _terminate(signum, frame):
+    # SIGTERM (a CI timeout, `kill`, a closing container) unwinds like Ctrl-C, so
+    # temp outputs are removed and no half-written file is left behind.
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: every error ends here as one line and an exit code."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app(args=argv, prog_name="localize", standalone_mode=False)
     except LocalizeError as exc:
