@@ -120,6 +120,46 @@ def markets_cmd():
         typer.echo(f"{name:10} {m.description}: {limits}")
 
 
+@app.command("eval")
+def eval_cmd(
+    path: Annotated[Optional[Path], typer.Argument(help="A dev set (id,kind,en,es,...) or a localized catalog with <column>_<locale> columns.", show_default=False)] = None,
+    run_: Annotated[bool, typer.Option("--run", help="Localize the dev set's source with --backend first, then score it.")] = False,
+    hyp: Annotated[Optional[Path], typer.Option("--hyp", help="Line file of outputs (one segment a line); needs --locale.")] = None,
+    ref: Annotated[Optional[Path], typer.Option("--ref", help="Line file of references, aligned with --hyp.")] = None,
+    src: Annotated[Optional[Path], typer.Option("--src", help="Line file of sources, aligned with --hyp.")] = None,
+    locale: Annotated[Optional[str], typer.Option("--locale", help="Locale of the --hyp lines: es, ja, pt-BR.")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", "-t", help="Locales to evaluate (default: every locale column of the file).")] = None,
+    gates: Annotated[Optional[Path], typer.Option("--gates", help="Thresholds (TOML, e.g. eval/gates.toml): exit 1 when one fails.")] = None,
+    metrics: Annotated[str, typer.Option("--metrics", help="Corpus metrics, comma-separated. TER is slow on long (paragraph) segments; leave it out to save time.")] = "BLEU,chrF,chrF++,TER",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
+    markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Also write a Markdown report here.")] = None,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML report here.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="A CI-sized subset: the first N rows of each kind of a dev set (title, html); of a catalog or line files, the first N rows.")] = None,
+    market: Annotated[str, typer.Option(help="Length limits profile for the too_long check.")] = "generic",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="--run: keep the localized dev set here (re-score it later without a model).")] = None,
+    backend: Annotated[str, typer.Option(help="--run engine: auto, embedded, vllm, vllm-offline.")] = "auto",
+    model: Annotated[Optional[str], typer.Option(help="--run: a .gguf path, a served model name, or a hub id.")] = None,
+    endpoint: Annotated[Optional[str], typer.Option(help="--run: OpenAI-compatible server URL for --backend vllm.")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="--run, embedded: CPU threads.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+):
+    """Score translation quality and gate on it: sacrebleu scores with signatures, reference-free checks."""
+    from localize.eval import report
+    from localize.eval.run import EvalOptions, evaluate
+
+    opts = EvalOptions(
+        path=path, hyp=hyp, ref=ref, src=src, locale=locale, run=run_, to=to, backend=backend, model=model,
+        endpoint=endpoint, threads=threads, market=market, limit=limit, output=output, gates=gates, quiet=quiet,
+        metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()),
+    )
+    result = evaluate(opts)
+    typer.echo(report.to_json(result) if as_json else report.to_text(result), nl=False)
+    for target, render in ((markdown, report.to_markdown), (html, report.to_html)):
+        if target is not None:
+            report.write_report(target, render(result))
+    result.raise_if_failed()
+
+
 glossary_app = typer.Typer(
     name="glossary",
     help="Glossaries: brands to keep, mandated terms, banned words (see glossaries/README.md).",
