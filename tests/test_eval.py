@@ -425,7 +425,7 @@ def test_json_report_schema(result):
     assert set(data) == {"schema", "input", "mode", "passed", "settings", "locales", "gates", "worst_rows", "run",
                          "output", "timings"}
     es = data["locales"]["es"]
-    assert set(es) == {"rows", "scored", "scores", "violations"}
+    assert set(es) == {"rows", "scored", "scores", "violations", "terminology"}
     assert set(es["scores"]) == {"all", "title", "html"}  # per locale and per field kind
     assert set(es["scores"]["all"]) == {"BLEU", "chrF", "chrF++", "TER"}
     assert set(es["scores"]["all"]["BLEU"]) == {"score", "signature", "segments"}
@@ -569,3 +569,34 @@ def test_ci_example_runs_the_documented_gate():
     help_text = localize_cli("eval", "--help").stdout
     for flag in ("--run", "--backend", "--to", "--limit", "--gates", "--json", "--markdown", "--html"):
         assert flag in help_text
+
+
+def test_glossary_adherence_and_terminology_gate(tmp_path):
+    glossary = tmp_path / "g.csv"
+    glossary.write_text(
+        "source,target,locale,kind,case_sensitive,note\n"
+        "Nordvik,,,keep,true,brand\n"
+        "rain jacket,chaqueta impermeable,es,term,false,\n"
+        "best seller,,es,ban,false,claim\n",
+        encoding="utf-8",
+    )
+    catalog = tmp_path / "c.localized.csv"
+    catalog.write_text(
+        "Title,Title_es\n"
+        "Nordvik rain jacket,Chaqueta impermeable Nordvik\n"          # all good
+        "Nordvik rain jacket for kids,Chubasquero infantil Nordvk\n"  # term missed, brand mangled
+        "Best seller rain jacket,Chaqueta impermeable best seller\n",  # banned claim
+        encoding="utf-8",
+    )
+    gates = tmp_path / "gates.toml"
+    gates.write_text("[default]\nmin_terminology_accuracy = 0.9\n", encoding="utf-8")
+    proc = localize_cli("eval", str(catalog), "--glossary", str(glossary), "--gates", str(gates), "--json")
+    assert proc.returncode == 1, proc.stderr  # 2 of 3 terms realized: under the 0.9 floor
+    result = json.loads(proc.stdout)
+    es = result["locales"]["es"]
+    assert es["terminology"] == {"expected": 3, "realized": 2, "accuracy": 0.6667}
+    for check in ("keep_missing", "term_missing", "banned_term"):
+        assert es["violations"][check]["rows"] == 1, check
+    worst = {r["output"]: {v["check"] for v in r["violations"]} for r in result["worst_rows"]}
+    assert {"keep_missing", "term_missing"} <= worst["Chubasquero infantil Nordvk"]
+    assert "banned_term" in worst["Chaqueta impermeable best seller"]

@@ -141,6 +141,7 @@ def eval_cmd(
     model: Annotated[Optional[str], typer.Option(help="--run: a .gguf path, a served model name, or a hub id.")] = None,
     endpoint: Annotated[Optional[str], typer.Option(help="--run: OpenAI-compatible server URL for --backend vllm.")] = None,
     threads: Annotated[Optional[int], typer.Option(min=1, help="--run, embedded: CPU threads.")] = None,
+    glossary: Annotated[Optional[list[Path]], typer.Option("--glossary", "-g", help="Glossary files: keep/term/ban adherence and terminology accuracy (and enforced by --run).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ):
     """Score translation quality and gate on it: sacrebleu scores with signatures, reference-free checks."""
@@ -150,7 +151,7 @@ def eval_cmd(
     opts = EvalOptions(
         path=path, hyp=hyp, ref=ref, src=src, locale=locale, run=run_, to=to, backend=backend, model=model,
         endpoint=endpoint, threads=threads, market=market, limit=limit, output=output, gates=gates, quiet=quiet,
-        metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()),
+        metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()), glossaries=tuple(glossary or ()),
     )
     result = evaluate(opts)
     typer.echo(report.to_json(result) if as_json else report.to_text(result), nl=False)

@@ -32,6 +32,9 @@ CHECKS = (
     "urls_changed",
     "untranslated",
     "wrong_language",
+    "keep_missing",
+    "term_missing",
+    "banned_term",
 )
 DESCRIPTIONS = {
     "empty_output": "output is empty",
@@ -44,6 +47,9 @@ DESCRIPTIONS = {
     "urls_changed": "a URL or e-mail address is missing",
     "untranslated": "output is in the source's language",
     "wrong_language": "output is in another language than the target",
+    "keep_missing": "a glossary keep-term (brand, product line) is not in the output as in the source",
+    "term_missing": "a mandated glossary term is not used",
+    "banned_term": "a banned word appears",
 }
 
 # Unit symbols written the same way in every target language localize supports.

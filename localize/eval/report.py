@@ -32,6 +32,10 @@ def as_dict(result: EvalResult) -> dict:
                 },
                 "violations": {c: {"rows": loc.counts.get(c, 0), "rate": round(loc.rates.get(c, 0.0), 6)}
                                for c in CHECKS},
+                "terminology": {
+                    "expected": loc.terms_expected, "realized": loc.terms_found,
+                    "accuracy": None if loc.terminology is None else round(loc.terminology, 4),
+                },
             }
             for code, loc in result.locales.items()
         },

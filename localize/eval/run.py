@@ -63,6 +63,7 @@ class EvalOptions:
     metrics: tuple[str, ...] = METRICS  # TER is slow on long segments: --metrics BLEU,chrF,chrF++
     quiet: bool = False
     language_id: bool = True
+    glossaries: tuple[Path, ...] = ()  # keep/term/ban adherence and terminology accuracy; --run enforces them
 
 
 @dataclass
@@ -77,9 +78,17 @@ class LocaleResult:
     def rates(self) -> dict[str, float]:
         return {c: (self.counts.get(c, 0) / self.rows) for c in CHECKS} if self.rows else {}
 
+    terms_expected: int = 0
+    terms_found: int = 0
+
+    @property
+    def terminology(self) -> float | None:
+        """WMT23 terminology-task style: share of required term occurrences realized."""
+        return self.terms_found / self.terms_expected if self.terms_expected else None
+
     def measured(self, metrics) -> dict:
         scores = {m: s.score for m, s in self.scores.get("all", {}).items()}
-        return {"scores": scores, "metrics": list(metrics), "rates": self.rates, "terminology": None}
+        return {"scores": scores, "metrics": list(metrics), "rates": self.rates, "terminology": self.terminology}
 
 
 @dataclass
@@ -117,6 +126,11 @@ def evaluate(opts: EvalOptions, *, backend=None) -> EvalResult:
     """Everything `localize eval` does except printing. Usage errors come before any model work."""
     _check_options(opts)
     gates = gates_mod.load_gates(opts.gates) if opts.gates else None
+    glossary = None
+    if opts.glossaries:
+        from localize.glossary.formats import load_glossaries
+
+        glossary = load_glossaries(list(opts.glossaries))
     market = load_market(opts.market)
     timings: dict[str, float] = {}
     started = time.monotonic()
@@ -142,10 +156,14 @@ def evaluate(opts: EvalOptions, *, backend=None) -> EvalResult:
 
         identifier = get_identifier()
     run_checks(rows, identifier)
+    terms = _glossary_checks(rows, glossary) if glossary is not None else {}
     timings["checks_s"] = time.monotonic() - t
 
     t = time.monotonic()
     locales = _score(rows, opts.metrics, html_text=mode != "lines")
+    for code, (expected, found) in terms.items():
+        if code in locales:
+            locales[code].terms_expected, locales[code].terms_found = expected, found
     timings["scores_s"] = time.monotonic() - t
     settings = {
         "market": market.name,
@@ -161,6 +179,31 @@ def evaluate(opts: EvalOptions, *, backend=None) -> EvalResult:
         result.gates_file = str(gates.path)
         result.unused_gate_sections = gates_mod.unused_sections(gates, measured)
     return result
+
+
+def _glossary_checks(rows: list[Row], glossary) -> dict[str, tuple[int, int]]:
+    """Keep/term/ban adherence per row (added to its violations) and, per locale,
+    (required term occurrences, realized) for the terminology-accuracy gate."""
+    from localize.glossary.matching import banned_in, kept_ok
+    from localize.glossary.metric import TermCheck
+
+    term_check = TermCheck(glossary)
+    totals: dict[str, list[int]] = {}
+    for row in rows:
+        if not row.source or row.output is None:
+            continue
+        view = glossary.for_locale(row.locale)
+        expected, found = term_check(row)
+        total = totals.setdefault(row.locale, [0, 0])
+        total[0] += expected
+        total[1] += found
+        if found < expected:
+            row.violations.append(("term_missing", f"{expected - found} of {expected} mandated term(s) not used"))
+        for entry in kept_ok(row.output, row.source, view.keep):
+            row.violations.append(("keep_missing", f"{entry.source!r} must appear as in the source"))
+        for entry in banned_in(row.output, view.bans, row.locale):
+            row.violations.append(("banned_term", f"{entry.source!r} is banned in {row.locale}"))
+    return {code: (e, f) for code, (e, f) in totals.items()}
 
 
 def _check_options(opts: EvalOptions) -> None:
@@ -404,6 +447,7 @@ def _run_dev_set(opts: EvalOptions, table: _Table, market, backend) -> tuple[lis
                 input=work, locales=targets, output=localized, market=opts.market, backend=opts.backend,
                 model=opts.model, endpoint=opts.endpoint, threads=opts.threads, parallel=opts.parallel,
                 fields="title=title,description=description,label=option_value", quiet=opts.quiet,
+                glossaries=list(opts.glossaries),
             ),
             backend=backend,
         )
