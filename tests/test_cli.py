@@ -148,3 +148,18 @@ def test_vllm_offline_without_vllm_gives_install_hint(catalog):
 def test_output_over_input_refused(catalog):
     proc = localize_cli(str(catalog), "--to", "es", "-o", str(catalog))
     assert_one_line_error(proc, EXIT_USAGE, "overwrite the input")
+
+
+def test_interrupt_exits_130_with_one_line(monkeypatch, capsys):
+    # Typer turns Ctrl-C into a *returned* 130 outside standalone mode; it must not become exit 0.
+    import localize.text.markets as markets
+    from localize.cli.app import main
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(markets, "available_markets", interrupted)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["markets"])
+    assert exit_info.value.code == 130
+    assert capsys.readouterr().err.strip() == "localize: error: interrupted; no output was written"

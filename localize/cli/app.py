@@ -192,18 +192,22 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: every error ends here as one line and an exit code."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        app(args=argv, prog_name="localize", standalone_mode=False)
+        code = app(args=argv, prog_name="localize", standalone_mode=False)
+        # Typer turns Ctrl-C (and our SIGTERM) into Exit(130) and, outside
+        # standalone mode, *returns* that code instead of raising it.
+        if code == EXIT_INTERRUPTED:
+            raise KeyboardInterrupt
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except (KeyboardInterrupt, typer.Abort):
+        _fail("interrupted; no output was written", EXIT_INTERRUPTED)
     except LocalizeError as exc:
         _fail(str(exc), exc.exit_code)
-    except click_exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except click_exceptions.ClickException as exc:  # bad option or argument
         exc.show()
         sys.exit(exc.exit_code)
-    except (KeyboardInterrupt, click_exceptions.Abort, typer.Abort):
-        _fail("interrupted; no output was written", EXIT_INTERRUPTED)
     except Exception as exc:  # a bug: still one line unless asked for the traceback
         if os.environ.get("LOCALIZE_DEBUG"):
             raise
