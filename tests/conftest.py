@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,19 @@ def write_csv_rows(path: Path, rows: list[list[str]]) -> Path:
     with open(path, "w", newline="", encoding="utf-8") as f:
         csv.writer(f, lineterminator="\n").writerows(rows)
     return path
+
+
+def assert_one_line_error(
+    proc: subprocess.CompletedProcess, code: int, *needles: str, stdout_empty: bool = False
+) -> str:
+    """The CLI's promise for bad input: one `localize: error:` line, the right code, no traceback."""
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("localize: error: ")
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    if stdout_empty:
+        assert proc.stdout == ""
+    return lines[0]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import assert_one_line_error as shared_assert_one_line_error
 from conftest import write_csv_rows
 
 EXIT_USAGE, EXIT_INPUT, EXIT_OUTPUT, EXIT_BACKEND = 2, 3, 4, 5
@@ -24,14 +25,7 @@ def localize_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedPro
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess, code: int, *needles: str) -> None:
-    assert proc.returncode == code, (proc.returncode, proc.stderr)
-    assert "Traceback" not in proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("localize: error: ")
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    assert proc.stdout == ""
+    shared_assert_one_line_error(proc, code, *needles, stdout_empty=True)  # nothing on stdout either
 
 
 @pytest.fixture

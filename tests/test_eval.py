@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SHARED_DATA, write_csv_rows
+from conftest import REPO, SHARED_DATA, assert_one_line_error, write_csv_rows
 
 from localize.errors import GateFailed, UsageError
 from localize.eval import report
@@ -34,17 +34,6 @@ DEV_SET = REPO / "eval" / "dev" / "ecommerce.csv"
 
 def localize_cli(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "localize", *args], capture_output=True, text=True, timeout=timeout)
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess, code: int, *needles: str) -> str:
-    assert proc.returncode == code, (proc.returncode, proc.stderr)
-    assert "Traceback" not in proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("localize: error: ")
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:
