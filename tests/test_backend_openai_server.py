@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import datetime
+import email.utils
 import os
 import socket
 import threading
@@ -72,8 +74,11 @@ def test_build_chat_payload():
 
 
 def test_backoff_delay():
-    assert backoff_delay(3, 0.5, retry_after="2") == 2.0
+    # Retry-After is a minimum: honoured, with up to 20% jitter on top, capped at 60 s.
+    assert 2.0 <= backoff_delay(3, 0.5, retry_after="2") <= 2.4
     assert backoff_delay(0, 0.5, retry_after="9999") == 60.0
+    soon = email.utils.format_datetime(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=30))
+    assert 25 <= backoff_delay(0, 0.5, retry_after=soon) <= 37  # an HTTP-date in the future
     for attempt in range(4):
         d = backoff_delay(attempt, 0.5, retry_after="Wed, 21 Oct 2015 07:28:00 GMT")
         assert 0.25 * 2**attempt <= d <= 0.75 * 2**attempt
@@ -131,8 +136,12 @@ class Fake:
         self.active = 0
         self.peak = 0
         self.auth_headers = []
+        self.models_failures = 0  # the next GET /models answers 503 this many times
 
     async def models(self, request):
+        if self.models_failures:
+            self.models_failures -= 1
+            return web.Response(status=503, headers={"Retry-After": "0"}, text="warming up")
         if "REJECT" in request.headers.get("Authorization", ""):
             return web.json_response({"echo": dict(request.headers)}, status=401)
         return web.json_response({"object": "list", "data": [{"id": "fake-model"}]})
@@ -240,14 +249,15 @@ def test_fake_retries_and_errors(fake):
         out = b.generate([req(k) for k in keys])
         assert b.model == "fake-model"
     flaky, limited, bad, oldbad, down, ok = out
-    assert flaky.text == "re flaky:1" and fake.attempts["flaky:1"] == 3
+    assert flaky.text == "re flaky:1" and fake.attempts["flaky:1"] == 3 == flaky.attempts
     assert flaky.completion_tokens == 3 and flaky.prompt_tokens == 7
     assert flaky.finish_reason == "stop"
     assert limited.ok and fake.attempts["ratelimited:1"] == 2
     assert bad.text is None and fake.attempts["bad:1"] == 1
     assert bad.error == "HTTP 400: prompt is too long"
     assert oldbad.error == "HTTP 400: bad temp"
-    assert down.text is None and fake.attempts["always503:1"] == 1 + 3
+    assert down.text is None and fake.attempts["always503:1"] == 1 + 3 == down.attempts
+    assert limited.attempts == 2 and bad.attempts == 1 and ok.attempts == 1
     assert "HTTP 503: overloaded" in down.error and "3 retries" in down.error
     assert ok.ok
     assert max(fake.attempts.values()) <= 1 + 3
@@ -302,6 +312,37 @@ def test_fake_concurrent_callers_share_one_cap(fake):
     assert fake.peak == n
 
 
+def test_discovery_is_retried(fake):
+    fake, base = fake
+    fake.models_failures = 2
+    with backend(base, max_retries=2) as b:
+        assert b.generate([req("ok:discovery")])[0].ok
+    assert fake.models_failures == 0
+
+
+def test_breaker_trips_when_every_request_fails(fake):
+    """A server that answers but never succeeds (503 on everything): one
+    BackendUnavailable, not a thousand failed rows."""
+    fake, base = fake
+    with backend(base, max_retries=2, max_in_flight=8) as b:
+        with pytest.raises(BackendUnavailable, match=r"stopped answering: .*HTTP 503: overloaded"):
+            b.generate([req(f"always503:{i}") for i in range(1000)])
+    assert sum(fake.attempts.values()) < 1000  # stopped early, not after every row
+    assert max(fake.attempts.values()) <= 1 + 2
+
+
+def test_breaker_holds_while_others_succeed(fake):
+    """One segment the server always fails next to ones it answers: the segment
+    fails alone (after 1 + max_retries attempts) and the batch completes."""
+    fake, base = fake
+    keys = [f"always503:{i}" if i in (0, 10, 20) else f"sleep:0.01:{i}" for i in range(200)]
+    with backend(base, max_retries=3, max_in_flight=4) as b:
+        out = b.generate([req(k) for k in keys])
+    assert [i for i, g in enumerate(out) if not g.ok] == [0, 10, 20]
+    assert [out[i].attempts for i in (0, 10, 20)] == [4] * 3
+    assert {fake.attempts[f"always503:{i}"] for i in (0, 10, 20)} == {4}
+
+
 # -- server down --------------------------------------------------------------------
 
 
@@ -340,7 +381,7 @@ def test_server_goes_away_mid_run():
         assert b.generate([req("ok:1")])[0].ok
         srv.stop()
         t0 = time.monotonic()
-        with pytest.raises(BackendUnavailable, match="cannot reach vLLM server at .*vllm serve"):
+        with pytest.raises(BackendUnavailable, match="vLLM server at .* stopped answering: no request succeeded"):
             b.generate([req(f"ok:{i}") for i in range(1000)])
         assert time.monotonic() - t0 < 5
     finally:

@@ -29,6 +29,7 @@ class Generation:
     prompt_tokens: int = 0
     error: str | None = None
     finish_reason: str | None = None
+    attempts: int = 1  # HTTP attempts it took (server engines retry; 1 + retries at most)
 
     @property
     def ok(self) -> bool:
@@ -64,6 +65,14 @@ class Backend(ABC):
     @property
     def description(self) -> str:
         """Engine and model, for the run summary."""
+        return self.name
+
+    @property
+    def model_id(self) -> str:
+        """The model's stable identity, part of the translation store's keys: the same
+        model_id and request must give the same text. Read after load() (a server
+        engine learns its model name there). Engines override this; the default
+        (the engine name) only suits engines with one fixed model."""
         return self.name
 
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -19,18 +19,27 @@ what the tests run against. Design choices follow MODELS.md (client-side facts):
   stays full, all under one shared in-flight cap; and it works for callers that
   already run an event loop (notebooks), where `asyncio.run` raises.
 
+Faults: every request (discovery included) is retried up to `max_retries`
+times on 429, 5xx, resets, truncated bodies and per-request timeouts (a server
+that accepts but never answers), with exponential backoff and jitter, waiting
+at least what a Retry-After header asks. A request that uses up its retries
+becomes a failed Generation (its `attempts` says how many were made); a server
+that stays down trips a breaker instead (see `_send`), so the run stops with
+BackendUnavailable rather than failing every remaining row.
+
 aiohttp is imported lazily so `localize --help` stays fast.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import os
 import random
 import threading
 import time
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from localize.backends.base import Backend, Generation, GenerationRequest, OnResult
 from localize.errors import BackendUnavailable, LocalizeError, MissingDependency
@@ -102,14 +111,28 @@ def probe(endpoint: str, timeout: float = 1.0, *, api_key: str | None = None) ->
         return False
 
 
+def _retry_after_seconds(value: str) -> float | None:
+    """Retry-After as seconds from now: delta-seconds or an HTTP-date (RFC 9110)."""
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return when.timestamp() - time.time()
+
+
 def backoff_delay(attempt: int, base: float, retry_after: str | None = None) -> float:
     """Seconds to wait before retry number `attempt` (0-based)."""
-    if retry_after is not None:
-        try:
-            return min(max(float(retry_after), 0.0), _MAX_RETRY_AFTER)
-        except ValueError:
-            pass  # an HTTP-date: use our own backoff
-    # Jitter spreads out the hundreds of requests that failed together.
+    # Jitter spreads out the hundreds of requests that failed together; it is
+    # only ever added to a server's Retry-After, which is a minimum.
+    asked = _retry_after_seconds(retry_after) if retry_after is not None else None
+    if asked is not None and asked >= 0:
+        return min(asked * random.uniform(1.0, 1.2), _MAX_RETRY_AFTER)
     return min(_MAX_BACKOFF, base * 2**attempt) * random.uniform(0.5, 1.5)
 
 
@@ -161,7 +184,18 @@ def _raise_fd_limit(needed: int) -> None:
 
 
 class _ServerGone(Exception):
-    """A request met only connection errors while the server answered no one."""
+    """The breaker tripped: a request used up its retries while no request succeeded."""
+
+
+class _Refused(Exception):
+    """Nothing accepts connections at the endpoint (discovery does not retry that)."""
+
+
+class _Reply(NamedTuple):
+    status: int | None  # None: every attempt failed with a retryable error
+    raw: bytes
+    attempts: int
+    error: str | None = None
 
 
 class OpenAIServerBackend(Backend):
@@ -184,6 +218,9 @@ class OpenAIServerBackend(Backend):
         self.max_in_flight = max_in_flight
         self.timeout = timeout
         self.max_retries = max(0, max_retries)
+        # Failed attempts in a row, with no success between, before the breaker may trip:
+        # two requests' worth, so one unlucky request at low concurrency never stops a run.
+        self.trip_after = max(10, 2 * (self.max_retries + 1))
         self.backoff_base = backoff_base
         self._model = model
         self._api_key = _resolve_api_key(api_key)  # never in messages or repr
@@ -200,7 +237,10 @@ class OpenAIServerBackend(Backend):
         self._sem: asyncio.Semaphore | None = None
         self._ready_lock: asyncio.Lock | None = None
         self._ready = False
-        self._last_response = 0.0  # monotonic time the server last answered anything
+        # The breaker's evidence: when a request last succeeded, and how many
+        # attempts have failed with a retryable error since.
+        self._last_success = 0.0
+        self._failed_in_a_row = 0
 
     def __repr__(self) -> str:
         return (
@@ -220,6 +260,14 @@ class OpenAIServerBackend(Backend):
             except LocalizeError:
                 pass  # generate() will raise it; a summary line should not
         return f"vllm server {self.endpoint} model {self._model or '(unknown)'}"
+
+    @property
+    def model_id(self) -> str:
+        # The served model name (as given, or as GET /models names it), not the
+        # endpoint: the same model behind another URL reuses the translation store.
+        if self._model is None:
+            self.load()
+        return f"vllm:{self._model}"
 
     # -- sync facade -------------------------------------------------------
 
@@ -287,6 +335,11 @@ class OpenAIServerBackend(Backend):
             )
         )
 
+    def _stopped_answering(self, reason: str) -> BackendUnavailable:
+        return BackendUnavailable(
+            self._redact(f"vLLM server at {self.endpoint} stopped answering: {reason}; check the server and its log")
+        )
+
     def _redact(self, text: str) -> str:
         # Servers may echo request headers in error bodies.
         return text.replace(self._api_key, "***") if self._api_key else text
@@ -319,15 +372,17 @@ class OpenAIServerBackend(Backend):
     async def _discover(self) -> None:
         """GET /models once: proves the server is up and names the model if unset."""
         aiohttp = self._aiohttp
+        limit = min(self.timeout, _DISCOVERY_TIMEOUT)
         try:
-            async with self._session.get(
-                self.endpoint + "/models",
-                timeout=aiohttp.ClientTimeout(total=min(self.timeout, _DISCOVERY_TIMEOUT)),
-            ) as resp:
-                status, raw = resp.status, await resp.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise self._unavailable(f"{type(exc).__name__}: {exc}") from None
-        self._last_response = time.monotonic()
+            reply = await self._send(
+                "GET", self.endpoint + "/models", timeout=aiohttp.ClientTimeout(total=limit, sock_connect=limit),
+                refused_is_final=True,
+            )
+        except (_Refused, _ServerGone) as exc:
+            raise self._unavailable(str(exc)) from None
+        if reply.status is None:
+            raise self._unavailable(reply.error)
+        status, raw = reply.status, reply.raw
         if status in (401, 403):
             raise BackendUnavailable(
                 self._redact(
@@ -374,56 +429,76 @@ class OpenAIServerBackend(Backend):
                 w.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
             if isinstance(exc, _ServerGone):
-                raise self._unavailable(str(exc)) from None
+                raise self._stopped_answering(str(exc)) from None
             raise
         return results  # type: ignore[return-value]
 
     async def _one(self, request: GenerationRequest) -> Generation:
-        aiohttp = self._aiohttp
         payload = build_chat_payload(request, self._model)
         body = json.dumps(payload, ensure_ascii=False).encode()  # once; retries reuse it
-        error, retry_after = "not attempted", None
-        down_since = None  # start of this request's current run of connection errors
+        reply = await self._send("POST", self._url, body)
+        if reply.status is None:
+            return Generation(None, error=reply.error, attempts=reply.attempts)
+        if reply.status != 200:  # 4xx: retrying won't help
+            error = self._redact(_http_error(reply.status, reply.raw))
+            return Generation(None, error=error, attempts=reply.attempts)
+        gen = _parse_completion(reply.raw)
+        gen.attempts = reply.attempts
+        return gen
+
+    async def _send(self, method: str, url: str, body: bytes | None = None, *, timeout=None,
+                    refused_is_final: bool = False) -> _Reply:
+        """One HTTP request with up to `max_retries` retries on 429, 5xx, connection
+        errors and timeouts. Returns the first other answer, or a _Reply with
+        status None once the retries are used up.
+
+        The breaker: a request that used up its retries while no request
+        anywhere succeeded since its first attempt, with at least `trip_after`
+        failed attempts in a row, raises _ServerGone. A server that is down
+        would otherwise cost every remaining row a full retry span and leave
+        thousands of failed rows; under partial faults other requests keep
+        succeeding and the breaker never trips.
+        """
+        aiohttp = self._aiohttp
+        extra = {"timeout": timeout} if timeout is not None else {}
+        error, retry_after, started = "not attempted", None, None
         for attempt in range(self.max_retries + 1):
             if attempt:
                 await asyncio.sleep(backoff_delay(attempt - 1, self.backoff_base, retry_after))
                 retry_after = None
             try:
                 async with self._sem:
-                    async with self._session.post(self._url, data=body) as resp:
+                    started = started or time.monotonic()
+                    async with self._session.request(method, url, data=body, **extra) as resp:
                         status, raw = resp.status, await resp.read()
                         retry_after = resp.headers.get("Retry-After")
+            except aiohttp.ClientConnectorError as exc:  # refused, unknown host: nothing listens
+                if refused_is_final:
+                    raise _Refused(f"{type(exc).__name__}: {exc}") from None
+                error = f"connection error: {exc}"
             except asyncio.TimeoutError as exc:
                 if isinstance(exc, aiohttp.ConnectionTimeoutError):
-                    down_since = down_since or time.monotonic()
                     error = "connection error: connect timed out"
-                else:  # the server took the request but was too slow; it's alive
-                    down_since = None
+                else:  # the server took the request and never answered in time (or hangs)
                     error = f"timed out after {self.timeout:g}s"
-                continue
-            except aiohttp.ClientConnectionError as exc:  # refused, reset, disconnected
-                down_since = down_since or time.monotonic()
+            except aiohttp.ClientConnectionError as exc:  # reset, disconnected mid-answer
                 error = f"connection error: {exc or type(exc).__name__}"
-                continue
             except aiohttp.ClientError as exc:  # e.g. a truncated body
-                down_since = None
                 error = f"{type(exc).__name__}: {exc}"
-                continue
+            else:
+                if status != 429 and status < 500:
+                    if status < 400:
+                        self._last_success = time.monotonic()
+                        self._failed_in_a_row = 0
+                    return _Reply(status, raw, attempt + 1)
+                error = _http_error(status, raw)
+            self._failed_in_a_row += 1
 
-            self._last_response = time.monotonic()
-            down_since = None
-            if status == 200:
-                return _parse_completion(raw)
-            error = _http_error(status, raw)
-            if status == 429 or status >= 500:
-                continue
-            return Generation(None, error=self._redact(error))  # 4xx: retrying won't help
-
-        # Only connection errors since down_since, and nobody else got an answer
-        # either: the server is gone, and failing every remaining row would only
-        # bury that in thousands of error rows.
-        if down_since is not None and self._last_response < down_since:
-            raise _ServerGone(error)
-        return Generation(
-            None, error=self._redact(f"{error} (gave up after {self.max_retries} retries)")
-        )
+        if self._last_success < started and self._failed_in_a_row >= self.trip_after:
+            raise _ServerGone(
+                f"no request succeeded in the last {time.monotonic() - started:.0f} s "
+                f"({self._failed_in_a_row} failed attempts in a row, the last: {error})"
+            )
+        tries = "retry" if self.max_retries == 1 else "retries"
+        return _Reply(None, b"", self.max_retries + 1,
+                      self._redact(f"{error} (gave up after {self.max_retries} {tries})"))
