@@ -478,13 +478,11 @@ def test_unwritable_folder(tmp_path, small_csv):
 
 
 def test_permission_and_disk_errors_become_output_errors(tmp_path, small_csv, monkeypatch):
-    import localize.io.catalog as catalog
-
     with CatalogReader(small_csv) as reader:
         def denied(**kw):
             raise PermissionError(13, "Permission denied")
         with monkeypatch.context() as m:
-            m.setattr(catalog.tempfile, "mkstemp", denied)
+            m.setattr(tempfile, "mkstemp", denied)  # the writer's temp file (localize.io.stale_temps)
             with pytest.raises(OutputError, match="permission denied"):
                 CatalogWriter(tmp_path / "o.csv", like=reader, extra_columns=[])
 

@@ -8,14 +8,30 @@ KV cache of a shared prompt prefix (system rules + worked example) per slot.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Sequence
 
 from localize.backends.base import Backend, Generation, GenerationRequest, OnResult
 from localize.backends.model_store import DEFAULT_MODEL, check_gguf, ensure_model
 from localize.errors import BackendUnavailable, MissingDependency
+
+
+def _quick_fingerprint(path: Path, edge: int = 4 << 20) -> str:
+    digest = hashlib.sha256()
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            digest.update(f.read(edge))
+            if size > 2 * edge:
+                f.seek(size - edge)
+            digest.update(f.read(edge))
+    except OSError:
+        return "unreadable"  # load() reports it; such a model never generates
+    return f"{size}:{digest.hexdigest()[:16]}"
 
 
 def _prefix_key(request: GenerationRequest) -> tuple[str, ...]:
@@ -45,6 +61,16 @@ class EmbeddedBackend(Backend):
     def description(self) -> str:
         model = self.model_arg or DEFAULT_MODEL.name
         return f"embedded llama.cpp ({model}, {self.threads} threads, {self.n_parallel} parallel)"
+
+    @property
+    def model_id(self) -> str:
+        # The packaged default is known by its published sha256. A user's GGUF is
+        # known by size and a hash of its first and last 4 MiB (metadata, tensor
+        # layout, quantization): hashing gigabytes on every run would cost seconds.
+        if not self.model_arg:
+            return f"embedded:{DEFAULT_MODEL.filename}:sha256={DEFAULT_MODEL.sha256[:16]}"
+        path = Path(self.model_arg).expanduser()
+        return f"embedded:{path.name}:{_quick_fingerprint(path)}"
 
     def _load(self):
         with self._lock:

@@ -7,6 +7,7 @@ dependency error is.
 
 from __future__ import annotations
 
+import json
 from typing import Sequence
 
 from localize.backends.base import Backend, Generation, GenerationRequest, OnResult
@@ -26,6 +27,12 @@ class VLLMOfflineBackend(Backend):
     @property
     def description(self) -> str:
         return f"in-process vLLM ({self.model})"
+
+    @property
+    def model_id(self) -> str:
+        # Engine settings such as quantization or dtype change the text, so they are part of it.
+        extra = json.dumps(self.engine_kwargs, sort_keys=True, default=str) if self.engine_kwargs else ""
+        return f"vllm-offline:{self.model}{':' + extra if extra else ''}"
 
     def load(self) -> None:
         self._load()

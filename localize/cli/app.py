@@ -89,6 +89,8 @@ def translate_cmd(
     strict: Annotated[bool, typer.Option(help="Exit with code 6 when glossary violations remain after repair.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the translation store: generate every text.")] = False,
+    cache: Annotated[Optional[Path], typer.Option("--cache", help="Translation store file (or folder) to use instead of the default; see `localize cache info`.", show_default=False)] = None,
 ):
     """Localize a catalog (the main form: `localize CATALOG --to es,fr,tr`)."""
     from localize.pipeline.run import RunOptions, enforce_strict, run
@@ -100,6 +102,7 @@ def translate_cmd(
         market=market, backend=backend, model=model, endpoint=endpoint, max_in_flight=max_in_flight,
         parallel=parallel, threads=threads, batch_rows=batch_rows, quiet=quiet, overwrite=overwrite,
         excel_csv=excel, glossaries=list(glossary or []), strict=strict,
+        store=None if no_cache else _store_path(cache),
     )
     stats = run(opts)
     if not quiet:
@@ -180,6 +183,68 @@ def glossary_check_cmd(
     from localize.glossary.summary import check_files
 
     typer.echo(check_files(files), nl=False)
+
+
+cache_app = typer.Typer(
+    name="cache",
+    help="The translation store: every generated text, reused by later runs (a rerun after a crash goes on where it stopped).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.add_typer(cache_app, name="cache")
+
+_CACHE_OPTION = typer.Option("--cache", help="Store file or folder (default: see `localize cache info`).", show_default=False)
+
+
+def _store_path(cache: Path | None) -> Path:
+    from localize.store import resolve_path
+
+    return resolve_path(cache)
+
+
+@cache_app.command("info")
+def cache_info_cmd(
+    cache: Annotated[Optional[Path], _CACHE_OPTION] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON on stdout.")] = False,
+):
+    """Where the store is, how many texts it holds, per model and locale."""
+    from localize.store import store_info
+
+    info = store_info(_store_path(cache))
+    if as_json:
+        typer.echo(json.dumps(info.as_dict(), ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"path     {info.path}")
+    if not info.exists:
+        typer.echo("entries  0 (no store yet: the first run creates it)")
+        return
+    typer.echo(f"entries  {info.entries:,}")
+    typer.echo(f"size     {info.bytes / 1e6:,.1f} MB")
+    if info.oldest is not None:
+        import datetime as dt
+
+        day = lambda t: dt.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M")  # noqa: E731
+        typer.echo(f"written  {day(info.oldest)} .. {day(info.newest)}")
+    for model, locale, n in info.by_model_locale:
+        typer.echo(f"  {n:>10,}  {locale:<8} {model}")
+
+
+@cache_app.command("clear")
+def cache_clear_cmd(
+    cache: Annotated[Optional[Path], _CACHE_OPTION] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="Only the texts of this model (as `localize cache info` names it).")] = None,
+    older_than: Annotated[Optional[str], typer.Option("--older-than", help="Only texts written before this age: 30d, 12h, 90m.")] = None,
+):
+    """Delete stored texts: all of them, or one model's, or the old ones."""
+    from localize.store import clear_store
+    from localize.store.store import parse_age
+
+    path = _store_path(cache)
+    deleted = clear_store(path, model=model, older_than=parse_age(older_than) if older_than else None)
+    what = "a damaged store file" if deleted is None else f"{deleted:,} stored text(s)"
+    typer.echo(f"localize: removed {what} from {path}", err=True)
 
 
 def _terminate(signum, frame):

@@ -14,7 +14,6 @@ formats a spreadsheet opens (see `neutralize_formulas`).
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
@@ -24,6 +23,7 @@ import pyarrow as pa
 from localize.errors import InputError, OutputError, UsageError
 from localize.io.csv_format import DELIMITERS, CsvDialect, CsvSink, CsvSource
 from localize.io.parquet_format import ParquetSink, ParquetSource, from_arrow, output_schema
+from localize.io.stale_temps import make_temp
 from localize.io.xlsx_format import XlsxSink, XlsxSource, sheet_name_for
 
 __all__ = ["FORMATS", "CatalogReader", "CatalogWriter", "CsvDialect", "catalog_format",
@@ -283,7 +283,7 @@ def _write_error(path: Path, err: OSError) -> OutputError:
 
 
 class _TempFile:
-    """`.<name>.<random>.tmp` next to the destination, so the final rename is
+    """`.<name>.<pid>.<random>.tmp` next to the destination, so the final rename is
     atomic (same filesystem) and an interrupted run never leaves a partial
     catalog under the real name."""
 
@@ -292,7 +292,7 @@ class _TempFile:
         parent = dest.parent
         _check_destination(dest)
         try:
-            fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=parent)
+            fd, name = make_temp(dest)  # also removes the temps of killed runs (stale_temps)
         except PermissionError:
             raise OutputError(f"{dest}: cannot write to the folder {parent}: "
                               "permission denied") from None

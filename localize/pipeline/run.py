@@ -45,6 +45,7 @@ class RunOptions:
     glossaries: list[Path] = field(default_factory=list)
     strict: bool = False  # remaining glossary violations end the run with GlossaryViolations
     excel_csv: bool = False  # CSV/TSV output starts with a UTF-8 BOM, for Excel
+    store: Path | None = None  # the translation store file; None: no store (the CLI passes its default)
     extra: dict = field(default_factory=dict)
 
 
@@ -144,9 +145,13 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
             f"localize: {what}; locales "
             f"{', '.join(loc.code for loc in opts.locales)}; market {market.name}; engine {stats.backend}"
         )
+        store = _open_store(opts, backend, templates, market, glossary, progress, undo)
+        stats.store = str(store.store.path) if store else None
+
         def make_translator(locales):
             return BatchTranslator(
                 backend, templates, market, locales, html_piece_chars=opts.html_piece_chars, glossary=glossary,
+                store=store,
             )
 
         if translate_adapt:
@@ -177,8 +182,8 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
         stats.outputs = [str(w.commit()) for w in writers.values()]
         report_file = report.commit()
         stats.report = str(report_file) if report_file else None
-    for name in ("segments", "copied", "model_calls", "repairs", "reused", "failures", "completion_tokens",
-                 "prompt_tokens"):
+    for name in ("segments", "copied", "model_calls", "repairs", "reused", "cached", "failures",
+                 "completion_tokens", "prompt_tokens"):
         setattr(stats, name, total(name))
     stats.flagged_rows = len(report.rows)
     if glossary is not None:
@@ -196,6 +201,24 @@ def enforce_strict(opts: RunOptions, stats: RunStats) -> None:
             f"{stats.glossary_violations} glossary violation(s) remain after repair; "
             f"the output was written and {stats.report} lists them"
         )
+
+
+def _open_store(opts: RunOptions, backend, templates, market, glossary, progress: Progress, undo):
+    """The translation store for this run, or None (--no-cache, or unusable: then one warning)."""
+    if opts.store is None:
+        return None
+    from localize.store import StoreError, StoreSession, TranslationStore
+
+    try:
+        store = TranslationStore(opts.store)
+    except StoreError as exc:
+        progress.message(f"localize: warning: {exc}; the run goes on without the translation store")
+        return None
+    undo.callback(store.close)
+    return StoreSession(
+        store, model_id=backend.model_id, templates=templates, market_name=market.name, glossary=glossary,
+        warn=progress.message,
+    )
 
 
 def _added_columns(opts: RunOptions, fields: list[Field], columns: list[str]) -> list[str]:

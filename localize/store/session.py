@@ -1,0 +1,126 @@
+"""The store as one run sees it: which key a text has, lookups and saves per batch.
+
+A text's key is the sha256 of a canonical JSON of everything that decides it:
+
+  source piece, field kind, length limit, locale          (the request)
+  model identity (Backend.model_id) and sampling settings  (the engine)
+  prompt template id and a hash of its whole content       (the prompt, repair turns included)
+  glossary entries that apply to the locale                (masking, terms, bans, repairs)
+  market profile name                                      (with the limit above)
+  KEY_VERSION                                              (the pipeline's own rules)
+
+Change any of them and the text is generated again; nothing else is. A store
+that fails mid-run (disk full, damaged file) is dropped with one warning and
+the run goes on without it: a cache must never cost a catalog.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Callable, Iterable, Sequence
+
+from localize.backends.base import GenerationRequest
+from localize.store.store import Record, Stored, StoreError, TranslationStore
+
+# Bump when the same request would now give a different final text: cleanup
+# rules, repair rounds, max_tokens, keep-term restoration. Old entries then
+# stop matching (and can be removed with `localize cache clear --older-than`).
+KEY_VERSION = 1
+
+# The sampling settings every request is sent with (GenerationRequest's defaults).
+SAMPLING = {"temperature": GenerationRequest.temperature, "repeat_penalty": GenerationRequest.repeat_penalty}
+
+Key = tuple  # (kind, max_chars, locale, source piece): localize.pipeline.translate.Key
+
+
+def template_fingerprint(template) -> str:
+    """sha256 of a prompt template's whole content: editing a prompt file
+    without bumping its version still changes the key."""
+    body = json.dumps(dataclasses.asdict(template), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def glossary_fingerprint(glossary, locale: str) -> str:
+    """The entries that apply to `locale` only: adding a Turkish term does not
+    invalidate Spanish texts. "" without a glossary."""
+    if glossary is None or len(glossary) == 0:
+        return ""
+    from localize.glossary.model import Glossary
+
+    view = glossary.for_locale(locale)
+    if not view:
+        return ""
+    return Glossary([*view.keep, *view.terms, *view.bans]).fingerprint()
+
+
+class StoreSession:
+    def __init__(
+        self,
+        store: TranslationStore,
+        *,
+        model_id: str,
+        templates: dict,
+        market_name: str,
+        glossary=None,
+        warn: Callable[[str], None] | None = None,
+    ):
+        self.store: TranslationStore | None = store
+        self.model_id = model_id
+        self.market_name = market_name
+        self.glossary = glossary
+        self.warn = warn or (lambda message: None)
+        self._templates = {kind: [t.id, template_fingerprint(t)] for kind, t in templates.items()}
+        self._glossary: dict[str, str] = {}
+
+    @property
+    def active(self) -> bool:
+        return self.store is not None
+
+    def digest(self, key: Key) -> bytes:
+        kind, max_chars, locale, piece = key
+        if locale not in self._glossary:
+            self._glossary[locale] = glossary_fingerprint(self.glossary, locale)
+        canonical = json.dumps(
+            {
+                "v": KEY_VERSION,
+                "source": piece,
+                "kind": kind,
+                "max_chars": max_chars,
+                "locale": locale,
+                "model": self.model_id,
+                "sampling": SAMPLING,
+                "template": self._templates.get(kind),
+                "glossary": self._glossary[locale],
+                "market": self.market_name,
+            },
+            sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+        )
+        return hashlib.sha256(canonical.encode("utf-8")).digest()
+
+    def lookup(self, keys: Sequence[Key]) -> dict[Key, Stored]:
+        """The texts of `keys` found in the store."""
+        if self.store is None or not keys:
+            return {}
+        digests = {self.digest(k): k for k in keys}
+        try:
+            found = self.store.get_many(list(digests))
+        except StoreError as exc:
+            self._give_up(exc)
+            return {}
+        return {digests[d]: stored for d, stored in found.items()}
+
+    def save(self, items: Iterable[tuple[Key, Stored]]) -> None:
+        """One batch's new texts in one transaction (failed generations never come here)."""
+        if self.store is None:
+            return
+        records = [Record(self.digest(k), stored, self.model_id, k[2], k[0]) for k, stored in items]
+        try:
+            self.store.put_many(records)
+        except StoreError as exc:
+            self._give_up(exc)
+
+    def _give_up(self, exc: StoreError) -> None:
+        self.warn(f"localize: warning: {exc}; the run goes on without the translation store")
+        self.store = None
