@@ -88,12 +88,18 @@ def test_keep_terms_are_masked_and_restored(catalog, glossary):
     assert stats.glossary["es"]["keep_missing"] == 0 and stats.glossary["es"]["keep_required"] >= 3
 
 
-def test_terms_in_prompt_and_repaired(catalog, glossary):
-    engine = RepairingEngine()
+def _ignores_injected_terms(kind, locale, source):
+    """A model that writes the term its own way although the target was shown in place."""
+    return f"[{locale}] {source.replace('capa base', 'base layer')}"
+
+
+def test_terms_injected_named_in_prompt_and_repaired(catalog, glossary):
+    engine = RepairingEngine(first=_ignores_injected_terms)
     _, stats = go(catalog, glossary, engine)
-    first = [r for r in engine.requests if "base layer" in r.source]
-    assert first and '"base layer" -> "capa base"' in first[0].prompt
-    assert all("capa base" not in r.prompt for r in engine.requests if "base layer" not in r.source)
+    first = [r for r in engine.requests if "capa base" in r.source]
+    assert first and "base layer" not in first[0].source  # the target is written in place of the source
+    assert '"base layer" -> "capa base"' in first[0].prompt
+    assert all("capa base" not in r.prompt for r in engine.requests if r is not first[0])
     out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
     assert "capa base" in out[0]["Title_es"] and "best seller" not in out[0]["Title_es"].lower()
     g = stats.glossary["es"]
@@ -103,7 +109,7 @@ def test_terms_in_prompt_and_repaired(catalog, glossary):
 
 
 def test_unrepaired_violations_are_reported_and_strict_fails(catalog, glossary):
-    engine = RepairingEngine(obeys_repairs=False)
+    engine = RepairingEngine(first=_ignores_injected_terms, obeys_repairs=False)
     opts, stats = go(catalog, glossary, engine, strict=True)
     report = read_csv(catalog.with_name("c.localized.report.csv"))
     issues = {(r[0], r[3]) for r in report[1:]}

@@ -1,21 +1,25 @@
 """Keep terms out of the model's reach: placeholders in, originals back.
 
-Placeholders look like ⟦1⟧ (U+27E6 MATHEMATICAL LEFT WHITE SQUARE BRACKET,
-a number, U+27E7). Why this shape:
-  * nothing in it can be translated, inflected, transliterated or re-cased:
-    no word inside, only a number;
-  * the brackets are not punctuation in any language, so a model has no
-    reason to "localize" them the way it turns "quotes" into «guillemets»;
-    and no catalog markup uses them, unlike {{ }} (Shopify Liquid, Jinja),
-    [[ ]] (wiki links), %s / {0} (printf, ICU) or <x/> tags, which would also
-    disturb the HTML structure check;
+Placeholders look like QX1, QX2 (a two-letter prefix that occurs nowhere in
+the text, then a number). Why this shape, measured with the embedded 1.5B
+model on the example catalog's titles (36 title×locale cases with keep terms,
+first answer, no repair round): `⟦1⟧` placeholders came back intact in 6/36
+(the model read them as markup: dropped them or rewrote them as `<<<1>>>` in
+the style of the prompt's delimiters); `QX1` in 32/36 — a small model copies
+a model-number-looking token as it copies "X2" or "IPX4". Also:
+  * nothing in it can be translated, inflected or transliterated: an
+    uppercase code is not a word in any language, and it behaves like a
+    proper noun, so word order can move around it and Turkish can suffix it
+    ("QX1'in" restores to "Nordvik'in");
   * no HTML-special character (< > & " '), so a placeholder is valid inside a
-    text node and inside an attribute value, quoted or not;
-  * short (a few tokens), and it behaves like a proper noun in the sentence,
-    so word order can move around it and Turkish can suffix it
-    ("⟦1⟧'in" restores to "Nordvik'in").
-If the text already contains ⟦ or ⟧, the next unused pair is taken (⟪⟫, ⦃⦄,
-〖〗, then private-use characters), so a placeholder never collides with text.
+    text node and inside an attribute value, and never disturbs the HTML
+    structure check; no braces or brackets that catalog markup uses
+    ({{ }} Liquid, [[ ]], %s, {0}).
+The prefix is chosen so that it occurs nowhere in the text, in any case
+(QX, then XQ, ZQ, ...), so a placeholder never collides with text; an
+occurrence glued to a letter or digit on its left, or to a digit on its right,
+is left unmasked (a placeholder there would not read back unambiguously) and
+is still checked in the output.
 
 What is masked: each occurrence of a keep entry's source in the searchable
 regions (`localize.glossary.scan`: text nodes and alt/title-like attribute
@@ -26,42 +30,46 @@ same term written in another case is another string, so another placeholder,
 and comes back as it was written.
 
 `unmask` never raises. It restores every recognizable placeholder (also one a
-model spaced out, "⟦ 1 ⟧", or wrote with other digits, "⟦١⟧") and reports,
-one line each: placeholders missing, duplicated, altered, or unknown.
+model spaced, hyphenated or lower-cased, "QX 1", "qx-1", or wrote with other
+digits, "QX١") and reports, one line each: placeholders missing, duplicated,
+altered, or unknown.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 from localize.glossary import scan
 from localize.glossary.model import Entry
 from localize.text.html import structure
 
-STYLES = (("⟦", "⟧"), ("⟪", "⟫"), ("⦃", "⦄"), ("〖", "〗"))
+PREFIXES = ("QX", "XQ", "ZQ", "QZ", "JQ", "QJ", "VQ", "QV", "XZ", "ZX")
 
 
 @dataclass
 class Masked:
     text: str  # text with placeholders
-    placeholders: dict[str, str]  # placeholder -> original term, e.g. {"⟦1⟧": "Nordvik"}
-    style: tuple[str, str] = field(default=STYLES[0])  # the bracket pair used
+    placeholders: dict[str, str]  # placeholder -> original term, e.g. {"QX1": "Nordvik"}
+    prefix: str = PREFIXES[0]
 
     def pattern(self) -> re.Pattern:
-        o, c = (re.escape(x) for x in self.style)
-        return re.compile(rf"{o}\s*(\d+)\s*{c}")
+        return _pattern(self.prefix)
 
 
-def choose_style(text: str) -> tuple[str, str]:
-    for o, c in STYLES:
-        if o not in text and c not in text:
-            return o, c
-    present = set(text)
-    free = (chr(cp) for cp in range(0xE000, 0xF900) if chr(cp) not in present)
-    return next(free), next(free)
+def _pattern(prefix: str) -> re.Pattern:
+    return re.compile(rf"(?<![A-Za-z0-9]){re.escape(prefix)}[ \-]?(\d+)(?![0-9])", re.IGNORECASE)
+
+
+def choose_prefix(text: str) -> str:
+    folded = text.casefold()
+    for prefix in PREFIXES:
+        if prefix.casefold() not in folded:
+            return prefix
+    letters = "QXZJVKW"
+    return next(a + b + c for a in letters for b in letters for c in letters if (a + b + c).casefold() not in folded)
 
 
 def mask(text: str, keep: Sequence[Entry]) -> Masked:
@@ -71,24 +79,43 @@ def mask(text: str, keep: Sequence[Entry]) -> Masked:
     matches = scan.find(text, keep, scan.mask_regions(text))
     if not matches:
         return Masked(text, {})
-    style = choose_style(text)
-    masked = _replace(text, matches, style)
+    prefix = choose_prefix(text)
+    # A placeholder glued to a letter or digit on its left, or a digit on its
+    # right, would not read back unambiguously ("QX12" = QX1 + "2"?).
+    matches = _readable(text, matches)
+    masked = _replace(text, matches, prefix)
     if "<" in text:
         # A term made of markup characters (a quote inside broken markup)
         # could turn text into a tag: masking must never change the structure.
         before = structure(text)
         if structure(masked.text) != before:
             safe = [m for m in matches if not _MARKUP_CHARS & set(text[m[0]:m[1]])]
-            masked = _replace(text, safe, style)
+            masked = _replace(text, safe, prefix)
             if structure(masked.text) != before:
                 return Masked(text, {})
     return masked
 
 
 _MARKUP_CHARS = set("<>\"'=/")
+_ALNUM = re.compile(r"[A-Za-z0-9]")
 
 
-def _replace(text: str, matches, style: tuple[str, str]) -> Masked:
+def _readable(text: str, matches):
+    """The matches whose placeholder reads back as itself: not after a letter or
+    digit (nor right after another placeholder, which ends in a digit), not
+    before a digit."""
+    kept, last_end = [], -1
+    for m in matches:
+        start, end = m[0], m[1]
+        glued_left = start > 0 and (start == last_end or _ALNUM.match(text[start - 1]))
+        if glued_left or (end < len(text) and text[end].isdigit()):
+            continue
+        kept.append(m)
+        last_end = end
+    return kept
+
+
+def _replace(text: str, matches, prefix: str) -> Masked:
     if not matches:
         return Masked(text, {})
     numbers: dict[str, str] = {}  # original -> placeholder
@@ -96,11 +123,11 @@ def _replace(text: str, matches, style: tuple[str, str]) -> Masked:
     for start, end, _ in matches:
         original = text[start:end]
         if original not in numbers:
-            numbers[original] = f"{style[0]}{len(numbers) + 1}{style[1]}"
+            numbers[original] = f"{prefix}{len(numbers) + 1}"
         pieces += [text[pos:start], numbers[original]]
         pos = end
     pieces.append(text[pos:])
-    return Masked("".join(pieces), {ph: original for original, ph in numbers.items()}, style)
+    return Masked("".join(pieces), {ph: original for original, ph in numbers.items()}, prefix)
 
 
 def unmask(output: str, masked: Masked) -> tuple[str, list[str]]:
@@ -113,13 +140,12 @@ def unmask(output: str, masked: Masked) -> tuple[str, list[str]]:
     if not masked.placeholders:
         return output, []
     pattern = masked.pattern()
-    o, c = masked.style
     expected = Counter(m.group(0) for m in pattern.finditer(masked.text))
     found: Counter = Counter()
     problems: list[str] = []
 
     def restore(m: re.Match) -> str:
-        key = f"{o}{int(m.group(1))}{c}"
+        key = f"{masked.prefix}{int(m.group(1))}"
         original = masked.placeholders.get(key)
         if original is None:
             problems.append(f"unknown placeholder {m.group(0)!r} in the output (altered); left as is")
@@ -137,3 +163,31 @@ def unmask(output: str, masked: Masked) -> tuple[str, list[str]]:
         elif got > want:
             problems.append(f"placeholder {key} for {original!r} is duplicated ({got} times, expected {want})")
     return restored, problems
+
+
+def reinsert_at_edges(output: str, masked: Masked) -> str:
+    """Put back placeholders a model dropped when their place is unambiguous.
+
+    A title that starts with its keep terms ("QX1 QX2 Wool Beanie": brand,
+    product line) gets them back in front, where marketplaces want the brand
+    anyway; a trailing "| QX3" or "- QX3" comes back at the end. A placeholder
+    the model kept, or one in the middle of the text, is left to the repair
+    round: there is no safe place to guess for it. Plain text only; HTML
+    output is never edited this way.
+    """
+    if not masked.placeholders or not output:
+        return output
+    pattern = masked.pattern()
+    found = Counter(f"{masked.prefix}{int(n)}" for n in pattern.findall(output))
+    token = rf"{re.escape(masked.prefix)}\d+"
+    lead = re.match(rf"(?:{token}[ \t]*)+(?=\s|$)", masked.text)
+    if lead:
+        run = lead.group(0).strip()
+        if all(found[t] == 0 for t in run.split()):
+            output = f"{run} {output.lstrip()}"
+    tail = re.search(rf"(\s+[|\-–—·:]\s+|,\s+)((?:{token}[ \t]*)+)$", masked.text)
+    if tail:
+        run = tail.group(2).strip()
+        if all(found[t] == 0 for t in run.split()):
+            output = output.rstrip() + tail.group(1) + run
+    return output

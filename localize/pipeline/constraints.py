@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from localize.glossary import scan
 from localize.glossary.masking import Masked, mask, unmask
 from localize.glossary.matching import banned_in, keep_in, kept_ok, realized
 from localize.glossary.model import Entry, Glossary, LocaleGlossary
+from localize.text.html import structure
 
 
 @dataclass
@@ -52,8 +54,9 @@ class Check:
 
 
 class Constraints:
-    def __init__(self, glossary: Glossary | None):
+    def __init__(self, glossary: Glossary | None, *, inject_terms: bool = True):
         self.glossary = glossary
+        self.inject_terms = inject_terms
         self._by_locale: dict[str, LocaleGlossary] = {}
 
     def __bool__(self) -> bool:
@@ -70,7 +73,11 @@ class Constraints:
         lg = self._locale(locale)
         if lg is None:
             return Prepared(Masked(text, {}), [], (), ())
-        return Prepared(mask(text, lg.keep), lg.terms_in(text), lg.bans, lg.keep)
+        masked = mask(text, lg.keep)
+        terms = lg.terms_in(text)
+        if terms and self.inject_terms:
+            masked = Masked(inject(masked.text, terms), masked.placeholders, masked.prefix)
+        return Prepared(masked, terms, lg.bans, lg.keep)
 
     def restore(self, raw: str, prepared: Prepared) -> tuple[str, list[str]]:
         if not prepared.masked.placeholders:
@@ -103,6 +110,31 @@ class Constraints:
             result.issues.append(("banned_term", f"{entry.source!r} is banned in {locale} ({entry.origin})"))
             result.fixes.append(f'Do not use "{entry.source}".')
         return result
+
+
+def inject(text: str, terms: list[Entry]) -> str:
+    """The text with each mandated term's source written as its target.
+
+    A small model told "translate 'duvet cover' as 'funda nórdica'" in the
+    instructions often translates the phrase its own way; shown the target
+    words in place, it keeps them and builds the sentence around them
+    (measured on the example catalog, see the closing notes in git history).
+    Only searchable regions change (text nodes, alt/title values), so tags,
+    URLs and placeholders are untouched; plurals of the source ("Base
+    Layers") are replaced whole and the model re-inflects the target.
+    """
+    matches = scan.find(text, terms, scan.mask_regions(text), suffixes=True)
+    if not matches:
+        return text
+    out, pos = [], 0
+    for start, end, entry in matches:
+        out += [text[pos:start], entry.target]
+        pos = end
+    out.append(text[pos:])
+    injected = "".join(out)
+    if "<" in text and structure(injected) != structure(text):
+        return text  # a target with a quote inside a quoted attribute: never change the markup
+    return injected
 
 
 @dataclass
