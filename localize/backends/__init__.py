@@ -32,6 +32,8 @@ def create_backend(
     max_in_flight: int = 256,
     parallel: int | None = None,
     threads: int | None = None,
+    timeout: float = 300.0,
+    retries: int = 5,
 ) -> Backend:
     """Build the named engine (not loaded yet). `auto` picks vllm when its endpoint answers."""
     if name == "auto":
@@ -48,5 +50,6 @@ def create_backend(
     if name == "vllm":
         from localize.backends.openai_server import DEFAULT_ENDPOINT
 
-        return cls(endpoint or DEFAULT_ENDPOINT, model, max_in_flight=max_in_flight)
+        return cls(endpoint or DEFAULT_ENDPOINT, model, max_in_flight=max_in_flight, timeout=timeout,
+                   max_retries=retries)
     return cls(model)

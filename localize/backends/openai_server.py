@@ -79,12 +79,26 @@ def build_chat_payload(request: GenerationRequest, model: str) -> dict:
     return payload
 
 
+# Where API keys come from: the environment only, never a command-line option
+# (argv is visible to every user in `ps` and lands in shell history and CI logs).
+# Not OPENAI_API_KEY: a real OpenAI key would be sent to whatever endpoint is configured.
+# VLLM_API_KEY is what `vllm serve` itself reads for --api-key.
+API_KEY_VARS = ("LOCALIZE_API_KEY", "VLLM_API_KEY")
+
+
 def _resolve_api_key(explicit: str | None) -> str | None:
     if explicit is not None:
         return explicit or None
-    # Not OPENAI_API_KEY: a real OpenAI key would be sent to whatever endpoint is configured.
-    # VLLM_API_KEY is what `vllm serve` itself reads for --api-key.
-    return os.environ.get("LOCALIZE_API_KEY") or os.environ.get("VLLM_API_KEY") or None
+    return next((os.environ[v] for v in API_KEY_VARS if os.environ.get(v)), None)
+
+
+def redact_api_keys(text: str) -> str:
+    """`text` with every API key from the environment replaced by ***."""
+    for var in API_KEY_VARS:
+        key = os.environ.get(var, "")
+        if len(key) >= 4:  # shorter would mangle ordinary words; no real key is that short
+            text = text.replace(key, "***")
+    return text
 
 
 def probe(endpoint: str, timeout: float = 1.0, *, api_key: str | None = None) -> bool:
