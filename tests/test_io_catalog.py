@@ -60,8 +60,8 @@ def parse_csv(path: Path, delimiter=",") -> list[list[str]]:
         return list(csv.reader(f, delimiter=delimiter, strict=True))
 
 
-def read_all(path: Path, batch_rows: int = 3) -> tuple[list[str], list[tuple]]:
-    with CatalogReader(path, batch_rows=batch_rows) as reader:
+def read_all(path: Path, batch_rows: int = 3, encoding: str | None = None) -> tuple[list[str], list[tuple]]:
+    with CatalogReader(path, batch_rows=batch_rows, encoding=encoding) as reader:
         rows = [row for batch in reader.batches() for row in batch.rows()]
         return reader.columns, rows
 
@@ -74,9 +74,9 @@ def copy_catalog(src: Path, dst: Path, extra=("extra",), batch_rows=3, value="x"
     return reader
 
 
-def input_error(path: Path) -> InputError:
+def input_error(path: Path, encoding: str | None = None) -> InputError:
     with pytest.raises(InputError) as info:
-        read_all(path)
+        read_all(path, encoding=encoding)
     message = str(info.value)
     assert message.startswith(str(path)), message
     assert "polars" not in message.lower() and "ComputeError" not in message
@@ -268,23 +268,26 @@ def test_short_row_names_the_first_missing_column(tmp_path):
 
 
 def test_invalid_utf8_names_row_and_column(tmp_path):
-    data = b"sku,title\n1,ok\n2,caf\xe9\n"                 # Latin-1 e-acute
-    err = input_error(write_bytes(tmp_path, "in.csv", data))
+    # Told it is UTF-8, the reader names the cell that is not; left to detect, it reads Latin-1.
+    path = write_bytes(tmp_path, "in.csv", b"sku,title\n1,ok\n2,caf\xe9\n")  # Latin-1 e-acute
+    err = input_error(path, encoding="utf-8")
     assert (err.row, err.column) == (2, "title")
-    assert "UTF-8" in str(err) and "re-save" in str(err)
+    assert "UTF-8" in str(err) and "--encoding" in str(err)
+    assert read_all(path)[1] == [("1", "ok"), ("2", "café")]
 
 
 def test_invalid_utf8_deep_in_a_large_file(tmp_path):
-    data = b"sku,title\n" + b"1,ok\n" * 5000 + b"2,\x93smart quotes\x94\n"
-    err = input_error(write_bytes(tmp_path, "in.csv", data))
+    path = write_bytes(tmp_path, "in.csv", b"sku,title\n" + b"1,ok\n" * 5000 + b"2,\x93smart quotes\x94\n")
+    err = input_error(path, encoding="utf-8")
     assert (err.row, err.column) == (5001, "title")
+    assert read_all(path, batch_rows=6000)[1][-1] == ("2", "\u201csmart quotes\u201d")  # detected: cp1252
 
 
 def test_invalid_utf8_in_header_and_utf16(tmp_path):
-    err = input_error(write_bytes(tmp_path, "a.csv", b"sku,t\xeftel\n1,2\n"))
+    err = input_error(write_bytes(tmp_path, "a.csv", b"sku,t\xeftel\n1,2\n"), encoding="utf-8")
     assert "header" in str(err) and "UTF-8" in str(err)
-    err = input_error(write_bytes(tmp_path, "b.csv", "a,b\n1,2\n".encode("utf-16")))
-    assert "UTF-16" in str(err)
+    path = write_bytes(tmp_path, "b.csv", "a,b\n1,2\n".encode("utf-16"))
+    assert read_all(path) == (["a", "b"], [("1", "2")])  # the byte-order mark says UTF-16
 
 
 def test_unterminated_quote(tmp_path):
@@ -524,8 +527,11 @@ cells = st.one_of(
     batch_rows=st.integers(1, 5),
 )
 def test_property_csv_round_trip(width, data, suffix, terminator, bom, quote_all, batch_rows):
+    # A one-column .csv header holding ';' or a tab can be read as a semicolon or tab
+    # CSV when the rows agree (csv_format._delimiter); that is not a round trip.
     header = data.draw(st.lists(cells, min_size=width, max_size=width, unique=True)
-                       .filter(lambda h: "extra" not in h))
+                       .filter(lambda h: "extra" not in h)
+                       .filter(lambda h: suffix != ".csv" or width > 1 or not any(c in h[0] for c in ";\t")))
     rows = data.draw(st.lists(st.lists(cells, min_size=width, max_size=width), max_size=12))
     delimiter = "\t" if suffix == ".tsv" else ","
     with tempfile.TemporaryDirectory() as tmp:

@@ -85,6 +85,7 @@ def translate_cmd(
     batch_rows: Annotated[int, typer.Option(min=1, help="Rows read and submitted per batch.")] = 256,
     overwrite: Annotated[bool, typer.Option(help="Shopify Translate & Adapt files: also replace translations that exist.")] = False,
     excel: Annotated[bool, typer.Option("--excel", help="CSV/TSV output for Excel: start it with a UTF-8 byte-order mark so accents and non-Latin text open correctly.")] = False,
+    encoding: Annotated[Optional[str], typer.Option("--encoding", help="Text encoding of a CSV/TSV catalog: cp1252, latin-1, gb18030, shift_jis, ... Default: UTF-8, or detected (and said so) when the file is not UTF-8. Output is always UTF-8.", show_default=False)] = None,
     glossary: Annotated[Optional[list[Path]], typer.Option("--glossary", "-g", help="Glossary file (repeatable): keep / term / ban entries; see glossaries/README.md.")] = None,
     strict: Annotated[bool, typer.Option(help="Exit with code 6 when glossary violations remain after repair.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
@@ -101,7 +102,7 @@ def translate_cmd(
         input=catalog, locales=parse_locales(to), output=output, fields=fields, layout=layout,
         market=market, backend=backend, model=model, endpoint=endpoint, max_in_flight=max_in_flight,
         parallel=parallel, threads=threads, batch_rows=batch_rows, quiet=quiet, overwrite=overwrite,
-        excel_csv=excel, glossaries=list(glossary or []), strict=strict,
+        excel_csv=excel, encoding=encoding, glossaries=list(glossary or []), strict=strict,
         store=None if no_cache else _store_path(cache),
     )
     stats = run(opts)

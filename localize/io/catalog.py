@@ -77,7 +77,9 @@ class CatalogReader:
 
     CSV/TSV columns are all pl.String (nothing is inferred, so `00123`, `NA`
     and `1.2E+12` stay text; empty cells are ""). Parquet columns keep their
-    types. Blank lines in a CSV are skipped.
+    types. Blank lines in a CSV are skipped. A CSV/TSV that is not UTF-8 is
+    read in the encoding detected (or given as `encoding`); see
+    localize.io.text_encoding.
 
     An .xlsx workbook is read from `sheet` (a name or 0-based index), by
     default its first visible worksheet; its cells are all pl.String too (see
@@ -85,7 +87,8 @@ class CatalogReader:
     CSV, the whole sheet is loaded into memory once (calamine cannot stream
     it), then handed out in batches."""
 
-    def __init__(self, path, *, batch_rows: int = 2048, sheet: str | int | None = None):
+    def __init__(self, path, *, batch_rows: int = 2048, sheet: str | int | None = None,
+                 encoding: str | None = None):
         if batch_rows < 1:
             raise ValueError("batch_rows must be at least 1")
         self.path = Path(path)
@@ -98,8 +101,11 @@ class CatalogReader:
         self.arrow_schema: pa.Schema | None = None
         self.sheet: str | None = None  # the catalog sheet of an .xlsx workbook
         self._row_count: int | None = None
+        self.notices: list[str] = []  # worth telling the user: a guessed encoding, a ';' delimiter
         if sheet is not None and self.format != "xlsx":
             raise UsageError(f"{self.path}: a sheet can only be chosen in an .xlsx workbook")
+        if encoding is not None and self.format not in ("csv", "tsv"):
+            raise UsageError(f"{self.path}: --encoding applies to CSV and TSV files only")
         if self.format == "parquet":
             self._source = ParquetSource(self.path)
             self.arrow_schema = self._source.arrow_schema
@@ -107,8 +113,9 @@ class CatalogReader:
             self._source = XlsxSource(self.path, sheet)
             self.sheet = self._source.sheet_name
         else:
-            self._source = CsvSource(self.path, self.format)
+            self._source = CsvSource(self.path, self.format, encoding)
             self.dialect = self._source.dialect
+            self.notices = self._source.notices
         self.columns: list[str] = list(self._source.columns)
 
     def batches(self) -> Iterator[pl.DataFrame]:
@@ -223,8 +230,9 @@ class CatalogWriter:
                     sheet_name=sheet_name_for(like.path), expected_rows=like.count_rows())
             else:
                 src = like.dialect or CsvDialect()
-                self.dialect = CsvDialect(DELIMITERS[self.format], src.line_terminator,
-                                          src.bom or excel_csv)
+                # CSV to CSV keeps a ';' delimiter; a conversion takes its suffix's
+                delimiter = src.delimiter if like.format == self.format else DELIMITERS[self.format]
+                self.dialect = CsvDialect(delimiter, src.line_terminator, src.bom or excel_csv)
                 dtypes = like.polars_schema()
                 self._sink = CsvSink(self._tmp.fh, self.columns, self.dialect, dtypes, self.path)
         except OSError as e:

@@ -15,9 +15,10 @@ Writing uses polars' `write_csv`, one batch at a time, appended to the open file
 
 from __future__ import annotations
 
-import codecs
 import csv
-import re
+import io
+import itertools
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterator
@@ -25,14 +26,14 @@ from typing import IO, Iterator
 import polars as pl
 
 from localize.errors import InputError, OutputError
+from localize.io import text_encoding
 
 DELIMITERS = {"csv": ",", "tsv": "\t"}
+_DELIMITER_NAMES = {",": "','", ";": "';'", "\t": "tab"}
 
 # A cell longer than this is almost certainly an unterminated quote that is
 # swallowing the rest of the file; stop before it eats all memory.
 FIELD_LIMIT = 16 * 1024 * 1024
-_BOM = codecs.BOM_UTF8
-_BAD_BYTE = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of invalid UTF-8
 _RESAVE = "re-save it as UTF-8 (e.g. Excel: File > Save As > 'CSV UTF-8')"
 
 
@@ -49,52 +50,104 @@ def _raise_field_limit() -> None:
         csv.field_size_limit(FIELD_LIMIT)
 
 
-def _line_terminator(head: bytes) -> str:
-    """The terminator of the first record (the header), quote-aware so a
-    quoted header name with a line break does not fool it."""
+def _header_line(head: str) -> tuple[str, dict[str, int]]:
+    """The terminator of the first record (the header) and how often each
+    candidate delimiter occurs in it, quote-aware so a quoted header name
+    with a line break or a comma does not fool it."""
+    counts = dict.fromkeys(_DELIMITER_NAMES, 0)
     in_quotes = False
-    for i, byte in enumerate(head):
-        if byte == 0x22:  # '"'
+    for i, char in enumerate(head):
+        if char == '"':
             in_quotes = not in_quotes
-        elif not in_quotes and byte in (0x0A, 0x0D):
-            return "\r\n" if head[i : i + 2] == b"\r\n" else "\n"
-    return "\n"  # header-only file without a final newline
+        elif in_quotes:
+            continue
+        elif char in "\r\n":
+            return ("\r\n" if head[i : i + 2] == "\r\n" else "\n"), counts
+        elif char in counts:
+            counts[char] += 1
+    return "\n", counts  # header-only file without a final newline
+
+
+def _delimiter(fmt: str, counts: dict[str, int], head: str) -> str:
+    """',' for .csv, unless the header has no comma but ';' (what Excel saves
+    as "CSV" in most of continental Europe) or tabs, splitting it into two
+    named columns or more, and the data rows in `head` into as many."""
+    if fmt == "tsv" or counts[","]:
+        return DELIMITERS[fmt]
+    for candidate in sorted((";", "\t"), key=counts.__getitem__, reverse=True):
+        if counts[candidate] and _splits_evenly(head, candidate):
+            return candidate
+    return ","
+
+
+def _splits_evenly(head: str, delimiter: str) -> bool:
+    try:
+        records = [r for r in itertools.islice(csv.reader(io.StringIO(head, newline=""), delimiter=delimiter),
+                                               200) if r]
+    except csv.Error:
+        return False
+    header, data = records[0], records[1:]
+    data = data[:-1] if len(data) > 1 else data  # the head may end inside the last record
+    named = sum(1 for name in header if name.strip())
+    return named >= 2 and bool(data) and all(len(row) == len(header) for row in data)
+
+
+def _short(name: str, limit: int = 80) -> str:
+    # A header "name" can be a megabyte of text from a broken file; keep messages one short line.
+    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 class CsvSource:
-    """A validated CSV/TSV file: header, dialect, and a stream of records."""
+    """A validated CSV/TSV file: header, dialect, encoding, and a stream of records.
 
-    def __init__(self, path: Path, fmt: str):
+    `encoding` (a Python codec name, from --encoding) skips detection; see
+    localize.io.text_encoding. `notices` holds the lines worth telling the
+    user before the run: an encoding that was guessed, a ';' delimiter."""
+
+    def __init__(self, path: Path, fmt: str, encoding: str | None = None):
         self.path = path
-        self.delimiter = DELIMITERS[fmt]
         with open(path, "rb") as raw:
-            head = raw.read(1 << 16)
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            raise InputError(path, f"the file is UTF-16 encoded, not UTF-8; {_RESAVE}")
-        bom = head.startswith(_BOM)
-        if not head[len(_BOM) if bom else 0 :]:
+            head = raw.read(text_encoding.HEAD_BYTES)
+        self.encoding = text_encoding.resolve(path, head, encoding)
+        text_head = head.decode(self.encoding.codec, errors="replace").removeprefix("\ufeff")
+        if not text_head:
             raise InputError(path, "the file is empty; expected a header row")
-        self.dialect = CsvDialect(self.delimiter, _line_terminator(head), bom)
+        terminator, counts = _header_line(text_head)
+        self.delimiter = _delimiter(fmt, counts, text_head)
+        self.dialect = CsvDialect(self.delimiter, terminator, self.encoding.bom)
+        self.notices = [note for note in (self.encoding.notice(path),) if note]
+        if self.delimiter != DELIMITERS[fmt]:
+            self.notices.append(f"{path}: the header has no comma; read with "
+                                f"{_DELIMITER_NAMES[self.delimiter]} as the delimiter (kept in CSV output)")
         _raise_field_limit()
-        with self._open() as text:
-            try:
+        try:
+            with self._open() as text:
                 header = next(self._reader(text), None)
-            except UnicodeDecodeError:
-                raise self._locate_bad_utf8() from None
-            except csv.Error as e:
-                raise self._csv_error(e, None, 1) from None
+        except UnicodeDecodeError:
+            raise self._locate_undecodable() from None
+        except csv.Error as e:
+            raise self._csv_error(e, None, 1, 0) from None
         if not header:
             raise InputError(path, "the first line is blank; it must be the header row")
-        dupes = sorted({name for name in header if header.count(name) > 1})
-        if dupes:
-            names = ", ".join(repr(n) for n in dupes)
-            raise InputError(path, f"duplicate column names in the header: {names}; "
-                             "every column needs a unique name")
+        header[0] = header[0].removeprefix("\ufeff")  # a BOM the named --encoding kept
         self.columns: list[str] = header
+        self._check_header()
 
-    def _open(self) -> IO[str]:
-        # utf-8-sig drops a leading BOM; newline="" lets csv see embedded CR/LF.
-        return open(self.path, encoding="utf-8-sig", errors="strict", newline="")
+    def _check_header(self) -> None:
+        header = self.columns
+        unnamed = [str(i + 1) for i, name in enumerate(header) if not name.strip()]
+        if len(unnamed) > 1:
+            raise InputError(self.path, f"columns {', '.join(unnamed[:10])} of the header have no name; "
+                             "give every column a unique name (one unnamed column is allowed)")
+        dupes = sorted(name for name, n in Counter(header).items() if n > 1)  # linear: a header can be huge
+        if dupes:
+            names = ", ".join(repr(_short(n)) for n in dupes[:10])
+            raise InputError(self.path, f"duplicate column names in the header: {names}; "
+                             "every column needs a unique name")
+
+    def _open(self, errors: str = "strict") -> IO[str]:
+        # newline="" lets csv see embedded CR/LF; utf-8-sig and utf-16 drop the BOM.
+        return open(self.path, encoding=self.encoding.codec, errors=errors, newline="")
 
     def _reader(self, text: IO[str]):
         return csv.reader(text, delimiter=self.delimiter, quotechar='"',
@@ -107,20 +160,22 @@ class CsvSource:
         width = len(self.columns)
         with self._open() as text:
             reader = self._reader(text)
-            row = 0
+            row = lines_before = 0  # lines_before: physical lines up to the last good record
             try:
                 next(reader)
+                lines_before = reader.line_num
                 for row, fields in enumerate(reader, start=1):
                     if len(fields) == width:
                         yield row, fields
                     elif fields:
                         raise self._ragged(row, fields)
+                    lines_before = reader.line_num
             except UnicodeDecodeError:
                 # The decoder reads ahead, so the failing chunk says little;
                 # re-scan tolerantly to name the exact row and cell.
-                raise self._locate_bad_utf8() from None
+                raise self._locate_undecodable() from None
             except csv.Error as e:
-                raise self._csv_error(e, row + 1, reader.line_num) from None
+                raise self._csv_error(e, row + 1, reader.line_num, lines_before) from None
 
     def batches(self, batch_rows: int) -> Iterator[pl.DataFrame]:
         schema = {name: pl.String for name in self.columns}
@@ -151,47 +206,85 @@ class CsvSource:
             return InputError(
                 self.path,
                 f"this row has {len(fields)} fields but the header has {width} "
-                f"(values missing from column {self.columns[len(fields)]!r} on); "
+                f"(values missing from column {_short(self.columns[len(fields)])!r} on); "
                 "check for a line break in an unquoted cell or a missing delimiter",
                 row=row)
         return InputError(
             self.path,
-            f"this row has {len(fields)} fields but the header has {width}; "
+            f"this row has {len(fields)} fields but the header has {width} "
+            f"(extra values after column {_short(self.columns[-1])!r}); "
             "a cell probably contains an unquoted delimiter",
             row=row)
 
-    def _csv_error(self, err: csv.Error, row: int | None, line: int) -> InputError:
+    def _csv_error(self, err: csv.Error, row: int | None, line: int, lines_before: int) -> InputError:
         text = str(err)
+        column = None
         if "unexpected end of data" in text or "field larger than field limit" in text:
             # The open quote swallowed everything after it, so only the row
             # where it started is meaningful, not the current line.
             where = "cell that starts in this row" if row else "header name"
             msg = f'a quoted {where} is never closed: check for a stray "'
-
+            if row:
+                column = self._unclosed_quote_column(lines_before)
         elif "expected after" in text:
             msg = (f'a quoted cell has text after its closing quote (line {line}); '
                    'a " inside a cell must be doubled ("")')
         else:
             msg = f"not valid CSV (line {line}: {text})"
-        return InputError(self.path, msg, row=row)
+        return InputError(self.path, msg, row=row, column=column)
 
-    def _locate_bad_utf8(self) -> InputError:
-        with open(self.path, encoding="utf-8-sig", errors="surrogateescape", newline="") as text:
+    def _unclosed_quote_column(self, lines_before: int) -> str | None:
+        """The column whose quote never closes: re-reads the first physical
+        line of the failing record and follows its quotes."""
+        with self._open(errors="localize-mark") as text:
+            line = next(itertools.islice(text, lines_before, None), "")
+        field, open_in, at_start, just_closed = 0, None, True, False
+        for char in line:
+            if open_in is not None:
+                if char == '"':
+                    open_in, just_closed = None, True
+                continue
+            # strict csv: a quote opens a cell only at its start ("" re-opens);
+            # elsewhere (12" Pan) it is a literal character
+            if char == '"' and (at_start or just_closed):
+                open_in = field
+            elif char == self.delimiter:
+                field += 1
+            at_start, just_closed = char == self.delimiter, False
+        if open_in is None or open_in >= len(self.columns):
+            return None
+        return _short(self.columns[open_in])
+
+    def _locate_undecodable(self) -> InputError:
+        with self._open(errors="localize-mark") as text:
             names: list[str] = []
             try:
                 for row, fields in enumerate(self._reader(text)):
                     names = names or fields
-                    for name, cell in zip(names, fields):
-                        if _BAD_BYTE.search(cell) or (row == 0 and _BAD_BYTE.search(name)):
-                            if row == 0:
-                                return InputError(self.path, "the header row is not valid "
-                                                  f"UTF-8; {_RESAVE}")
-                            return InputError(
-                                self.path, f"the file is not valid UTF-8 (in this cell); {_RESAVE}",
-                                row=row, column=name)
+                    for i, cell in enumerate(fields):
+                        if text_encoding.UNDECODABLE not in cell:
+                            continue
+                        if row == 0:
+                            return InputError(self.path, f"the header row {self._undecodable()}")
+                        column = _short(names[i]) if i < len(names) else None
+                        return InputError(self.path, f"this cell {self._undecodable()}",
+                                          row=row, column=column)
             except csv.Error:
                 pass
-        return InputError(self.path, f"the file is not valid UTF-8; {_RESAVE}")
+        return InputError(self.path, f"the file {self._undecodable()}")
+
+    def _undecodable(self) -> str:
+        enc = self.encoding
+        if enc.given:
+            return (f"is not valid {enc.label}, the encoding named with --encoding; "
+                    "name the right one, or leave --encoding out to detect it")
+        if enc.detected:
+            return (f"cannot be read as {enc.label}, the encoding detected; "
+                    "name the right one with --encoding")
+        if enc.mixed:
+            return ("is not valid UTF-8, although the text before it is: the file mixes encodings; "
+                    f"{_RESAVE}, or name its encoding with --encoding")
+        return f"is not valid {enc.label}; {_RESAVE}, or name its encoding with --encoding"
 
 
 def _frame(rows: list[list[str]], schema: dict) -> pl.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ class RunOptions:
     glossaries: list[Path] = field(default_factory=list)
     strict: bool = False  # remaining glossary violations end the run with GlossaryViolations
     excel_csv: bool = False  # CSV/TSV output starts with a UTF-8 BOM, for Excel
+    encoding: str | None = None  # CSV/TSV input's text encoding; None: UTF-8, or detected when it is not
     store: Path | None = None  # the translation store file; None: no store (the CLI passes its default)
     extra: dict = field(default_factory=dict)
 
@@ -113,7 +115,9 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
         glossary = load_glossaries(opts.glossaries)  # a bad glossary fails before the catalog is read
     stats = RunStats()
     with contextlib.ExitStack() as undo:
-        reader = undo.enter_context(CatalogReader(opts.input, batch_rows=opts.batch_rows))
+        reader = undo.enter_context(CatalogReader(opts.input, batch_rows=opts.batch_rows, encoding=opts.encoding))
+        for notice in reader.notices:  # a guessed encoding matters even with --quiet
+            print(f"localize: {notice}", file=sys.stderr, flush=True)
         translate_adapt = shopify_ta.is_translate_adapt(reader.columns)
         if translate_adapt:
             _check_translate_adapt_options(opts)

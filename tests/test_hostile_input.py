@@ -1,0 +1,222 @@
+"""Hostile and broken catalogs through the real command line.
+
+Every file of tests/hostile_corpus.py goes through `localize.cli.app.main`
+(the console entry point, argument parsing and error mapping included) with
+`--backend vllm` pointed at the loopback stub server
+(localize.testing.stub_server), which answers instantly and
+deterministically: the model is the one thing faked, because these tests are
+about reading and writing files, not about translations. main() runs in this
+process to keep ~50 runs fast; capfd captures the real file descriptors, so
+anything a library prints (a Rust panic, a traceback) would be seen. A few
+cases also run as a separate `python -m localize` process.
+
+For each file: the exit code is the one the case expects, stderr has no
+traceback, and
+  * an error is exactly one `localize: error:` line naming the file and,
+    where there is one, the row and/or column (other stderr lines can only
+    be `localize:` notices);
+  * a processed file keeps every row: input rows = output rows (localize
+    never drops a row; a row it cannot read stops the run instead, so the
+    rows "reported" as rejected are always 0), and the JSON summary counts
+    the same rows. Input rows are counted by Python's csv module on the
+    text decoded with the case's true encoding, not by localize's reader.
+    Every input column comes back identical to that decoding, in order,
+    followed by the generated `<column>_es` columns, none of which starts
+    with a character a spreadsheet would run as a formula.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hostile_corpus import CASES, Case, running_as_root, write_corpus
+from localize.cli.app import main
+from localize.testing.stub_server import running_stub_server
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+@pytest.fixture(scope="module")
+def stub_url():
+    with running_stub_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> dict[str, Path]:
+    return write_corpus(tmp_path_factory.mktemp("hostile"))
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALIZE_CACHE_DIR", str(tmp_path / "cache"))  # never the user's store
+
+
+def cli_args(case: Case, path: Path, out: Path, url: str) -> list[str]:
+    return [str(path), "--to", "es", "--backend", "vllm", "--endpoint", url, "-o", str(out),
+            "--json", *case.args]
+
+
+def output_path(case: Case, tmp_path: Path) -> Path:
+    return tmp_path / "out" / f"localized{Path(case.name).suffix}"
+
+
+def run_main(args: list[str], capfd) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    out, err = capfd.readouterr()
+    return info.value.code, out, err
+
+
+def decoded_rows(data: bytes, encoding: str, delimiter: str) -> list[list[str]]:
+    """The independent reader: Python's csv module on the text in its true encoding."""
+    text = data.decode(encoding).removeprefix("\ufeff")
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+    return [row for row in rows if row]  # a blank line holds no row
+
+
+def check_error(case: Case, path: Path, code: int, stdout: str, stderr: str) -> None:
+    assert code == case.expect, (code, stderr)
+    assert "Traceback" not in stderr and "panicked" not in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("localize: error:")]
+    assert len(errors) == 1, stderr
+    others = [line for line in stderr.splitlines() if line.strip() and line not in errors]
+    assert all(line.startswith("localize: ") for line in others), stderr  # notices only
+    line = errors[0]
+    assert len(line) < 600, line
+    if case.expect == 3:
+        assert str(path) in line, line
+    for needle in case.needles:
+        assert needle in line, (needle, line)
+    assert stdout == ""
+
+
+def check_processed(case: Case, path: Path, out: Path, code: int, stdout: str, stderr: str) -> None:
+    assert code == 0, stderr
+    assert "Traceback" not in stderr and "panicked" not in stderr and "localize: error" not in stderr
+    for needle in case.needles:
+        assert needle in stderr, (needle, stderr)
+    data = path.read_bytes()
+    raw_out = out.read_bytes()
+    assert raw_out.startswith(codecs.BOM_UTF8) == data.startswith(BOMS)  # a BOM in, a UTF-8 BOM out
+    source = decoded_rows(data, case.source_encoding, case.delimiter)
+    result = decoded_rows(raw_out, "utf-8", case.delimiter if path.suffix == ".csv" else "\t")
+    header, rows = source[0], source[1:]
+    out_header, out_rows = result[0], result[1:]
+
+    assert len(out_rows) == len(rows)  # input rows = output rows + 0 rejected
+    assert json.loads(stdout)["rows"] == len(rows)
+    width = len(header)
+    assert out_header[:width] == header
+    generated = out_header[width:]
+    assert generated and all(name.endswith("_es") and name[:-3] in header for name in generated)
+    for number, (want, got) in enumerate(zip(rows, out_rows), start=1):
+        assert len(got) == len(out_header), f"row {number}"
+        assert got[:width] == want, f"row {number}: an untouched column changed"
+        for value in got[width:]:
+            assert not value.startswith(FORMULA_TRIGGERS), f"row {number}: {value[:40]!r}"
+
+
+def _cases(expect_ok: bool):
+    return [pytest.param(c, id=c.name) for c in CASES if (c.expect == 0) == expect_ok]
+
+
+@pytest.mark.parametrize("case", _cases(True))
+def test_processed(case, corpus, stub_url, tmp_path, capfd):
+    out = output_path(case, tmp_path)
+    out.parent.mkdir()
+    code, stdout, stderr = run_main(cli_args(case, corpus[case.name], out, stub_url), capfd)
+    check_processed(case, corpus[case.name], out, code, stdout, stderr)
+
+
+@pytest.mark.parametrize("case", _cases(False))
+def test_refused_with_one_line(case, corpus, stub_url, tmp_path, capfd):
+    if "needs_non_root" in case.tags and running_as_root():
+        pytest.skip("root reads any file")
+    out = output_path(case, tmp_path)
+    out.parent.mkdir()
+    code, stdout, stderr = run_main(cli_args(case, corpus[case.name], out, stub_url), capfd)
+    check_error(case, corpus[case.name], code, stdout, stderr)
+    assert list(out.parent.iterdir()) == []  # nothing written, not even a temp file
+
+
+def test_corpus_is_the_size_promised():
+    assert len(CASES) >= 40
+    assert len({c.name for c in CASES}) == len(CASES)
+
+
+def test_detected_encoding_notice_is_one_line_and_names_the_override(corpus, stub_url, tmp_path, capfd):
+    case = next(c for c in CASES if c.name == "gbk.csv")
+    out = tmp_path / "gbk.localized.csv"
+    code, _, stderr = run_main(cli_args(case, corpus[case.name], out, stub_url) + ["--quiet"], capfd)
+    assert code == 0
+    # --quiet silences progress, not the notice that the file was read in a guessed encoding
+    assert stderr.splitlines() == [
+        f"localize: {corpus[case.name]}: not UTF-8; read as GB18030 (Chinese, GBK), the encoding detected. "
+        "The output is UTF-8; if its text looks wrong, name the encoding with --encoding"]
+    assert "纯棉" in out.read_text(encoding="utf-8")
+
+
+def test_given_encoding_is_not_announced(corpus, stub_url, tmp_path, capfd):
+    case = next(c for c in CASES if c.name == "latin1_override.csv")
+    code, _, stderr = run_main(cli_args(case, corpus[case.name], tmp_path / "o.csv", stub_url) + ["-q"], capfd)
+    assert code == 0 and stderr == ""
+    assert "Camiseta algodón" in (tmp_path / "o.csv").read_text(encoding="utf-8")
+
+
+def test_semicolon_csv_stays_semicolon_and_converts_to_tab(corpus, stub_url, tmp_path, capfd):
+    path = corpus["excel_eu.csv"]
+    case = next(c for c in CASES if c.name == "excel_eu.csv")
+    code, _, _ = run_main(cli_args(case, path, tmp_path / "o.tsv", stub_url), capfd)
+    assert code == 0
+    first = (tmp_path / "o.tsv").read_bytes().split(b"\r\n", 1)[0]
+    assert first == b"Handle\tTitle\tBody (HTML)\tVendor\tTitle_es\tBody (HTML)_es"
+
+
+@pytest.mark.parametrize("name", ["gbk.csv", "unterminated_quote.csv", "garbage.csv"])
+def test_as_a_separate_process(name, corpus, stub_url, tmp_path):
+    """The same promises when `localize` is its own process, as a seller runs it."""
+    case = next(c for c in CASES if c.name == name)
+    out = output_path(case, tmp_path)
+    out.parent.mkdir()
+    env_cache = {"LOCALIZE_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.run([sys.executable, "-m", "localize", *cli_args(case, corpus[name], out, stub_url)],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, **env_cache})
+    if case.expect == 0:
+        check_processed(case, corpus[name], out, proc.returncode, proc.stdout, proc.stderr)
+    else:
+        check_error(case, corpus[name], proc.returncode, proc.stdout, proc.stderr)
+
+
+def test_formula_like_cells_stay_text_in_xlsx_output(corpus, stub_url, tmp_path, capfd):
+    """CSV output keeps the seller's `=`/`+`/`-`/`@` cells as they are (test_processed);
+    in a workbook they are written as text cells, never as formulas."""
+    import zipfile
+
+    import python_calamine as pc
+
+    case = next(c for c in CASES if c.name == "formula_cells.csv")
+    out = tmp_path / "o.xlsx"
+    code, _, stderr = run_main(cli_args(case, corpus[case.name], out, stub_url), capfd)
+    assert code == 0, stderr
+    with zipfile.ZipFile(out) as z:
+        sheets = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/")]
+    assert not any("<f>" in xml or "<f " in xml for xml in sheets)
+    book = pc.CalamineWorkbook.from_path(str(out))
+    try:
+        cells = book.get_sheet_by_index(0).to_python()
+    finally:
+        book.close()
+    source = decoded_rows(corpus[case.name].read_bytes(), "utf-8", ",")
+    width = len(source[0])
+    assert [row[:width] for row in cells] == source
