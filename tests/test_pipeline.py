@@ -230,12 +230,13 @@ def test_failed_segment_keeps_row_and_is_reported(tmp_path):
     rows = read_csv(tmp_path / "boots.localized.csv")
     assert [r[:2] for r in rows[1:]] == [["B-1", "Good Boots"], ["B-2", f"Bad {FAIL} Boots"], ["B-3", "Warm Hat"]]
     assert [r[2:] for r in rows[1:]] == [["[es] Good Boots", "[fr] Good Boots"], ["", ""], ["[es] Warm Hat", "[fr] Warm Hat"]]
-    assert stats.failures == 2 and stats.flagged_rows == 1
-    report = read_csv(tmp_path / "boots.localized.report.csv")
-    assert stats.report == str(tmp_path / "boots.localized.report.csv")
-    assert report[0] == ["row", "column", "locale", "issue", "detail"]
-    assert [r[:4] for r in report[1:]] == [["2", "title", "es", "failed"], ["2", "title", "fr", "failed"]]
-    assert all("fake engine failure" in r[4] for r in report[1:])
+    # Failures go to the errors file, not the quality report (which flags outputs that exist).
+    assert stats.failures == 2 and stats.flagged_rows == 0 and stats.report is None
+    assert not (tmp_path / "boots.localized.report.csv").exists()
+    errors = read_csv(tmp_path / "boots.localized.errors.csv")
+    assert stats.errors == str(tmp_path / "boots.localized.errors.csv")
+    assert errors == [["row", "column", "locale", "reason", "attempts"],
+                      ["2", "title", "es", "fake engine failure", "1"], ["2", "title", "fr", "fake engine failure", "1"]]
 
 
 def test_failures_are_retried_in_later_batches(tmp_path):

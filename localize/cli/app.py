@@ -80,6 +80,8 @@ def translate_cmd(
     model: Annotated[Optional[str], typer.Option(help="embedded: a .gguf path; vllm: the served model name; vllm-offline: a hub id or path.")] = None,
     endpoint: Annotated[Optional[str], typer.Option(help="OpenAI-compatible server URL for --backend vllm.", show_default="http://127.0.0.1:8000/v1")] = None,
     max_in_flight: Annotated[int, typer.Option(min=1, help="vllm: requests in flight (a GPU server wants hundreds).")] = 256,
+    timeout: Annotated[float, typer.Option(min=0.1, help="vllm: seconds one request may take before it is retried (a server that accepts but never answers costs this much).")] = 300.0,
+    retries: Annotated[int, typer.Option(min=0, help="vllm: retries per request on 429, 5xx, resets and timeouts, with backoff; a segment that still fails goes to <output stem>.errors.csv.")] = 5,
     parallel: Annotated[Optional[int], typer.Option(min=1, help="embedded: sequences decoded together.")] = None,
     threads: Annotated[Optional[int], typer.Option(min=1, help="embedded: CPU threads (default: all cores).")] = None,
     batch_rows: Annotated[int, typer.Option(min=1, help="Rows read and submitted per batch.")] = 256,
@@ -101,6 +103,7 @@ def translate_cmd(
     opts = RunOptions(
         input=catalog, locales=parse_locales(to), output=output, fields=fields, layout=layout,
         market=market, backend=backend, model=model, endpoint=endpoint, max_in_flight=max_in_flight,
+        timeout=timeout, retries=retries,
         parallel=parallel, threads=threads, batch_rows=batch_rows, quiet=quiet, overwrite=overwrite,
         excel_csv=excel, encoding=encoding, glossaries=list(glossary or []), strict=strict,
         store=None if no_cache else _store_path(cache),
@@ -276,11 +279,22 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except Exception as exc:  # a bug: still one line unless asked for the traceback
         if os.environ.get("LOCALIZE_DEBUG"):
-            raise
+            import traceback
+
+            sys.stderr.write(_without_secrets(traceback.format_exc()))
+            sys.exit(EXIT_INTERNAL)
         _fail(f"internal error: {type(exc).__name__}: {exc} (set LOCALIZE_DEBUG=1 for details)", EXIT_INTERNAL)
     sys.exit(EXIT_OK)
 
 
 def _fail(message: str, code: int) -> None:
-    print(f"localize: error: {message}", file=sys.stderr)
+    print(f"localize: error: {_without_secrets(message)}", file=sys.stderr)
     sys.exit(code)
+
+
+def _without_secrets(text: str) -> str:
+    """API keys come only from the environment; whatever an error message
+    carries (a server's echo, a bug's repr), they are never printed."""
+    from localize.backends.openai_server import redact_api_keys
+
+    return redact_api_keys(text)

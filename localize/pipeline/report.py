@@ -28,6 +28,7 @@ class RunStats:
     glossary: dict[str, dict] = field(default_factory=dict)  # locale -> glossary totals
     outputs: list[str] = field(default_factory=list)
     report: str | None = None
+    errors: str | None = None  # `<output stem>.errors.csv`: segments the engine gave no output for
     store: str | None = None  # the translation store file; None with --no-cache
 
     @property
@@ -52,14 +53,11 @@ class RunStats:
         return d
 
 
-class IssueReport:
-    """Rows that need a human look, streamed to `<output stem>.report.csv`.
+class _SidecarCSV:
+    """A CSV beside the output, opened on its first row so clean runs leave no
+    file behind; written to a temp file and renamed at the end like the main output."""
 
-    Opened on the first issue, so clean runs leave no file behind; written to a
-    temp file and renamed at the end like the main output.
-    """
-
-    HEADER = ["row", "column", "locale", "issue", "detail"]
+    HEADER: list[str] = []
 
     def __init__(self, path: Path):
         self.path = path
@@ -67,22 +65,20 @@ class IssueReport:
         self._tmp = None
         self._writer = None
         self.count = 0
-        self.rows: set[int] = set()
 
-    def add(self, row: int, column: str, locale: str, issue: str, detail: str) -> None:
+    def _write(self, row: list) -> None:
         if self._writer is None:
             fd, self._tmp = make_temp(self.path)  # also removes the temps of killed runs
             self._file = os.fdopen(fd, "w", encoding="utf-8", newline="")
             self._writer = csv.writer(self._file)
             self._writer.writerow(self.HEADER)
-        self._writer.writerow([row, column, locale, issue, detail])
+        self._writer.writerow(row)
         self.count += 1
-        self.rows.add(row)
 
     def commit(self) -> Path | None:
         if self._file is None:
             if self.path.exists():
-                self.path.unlink()  # a stale report from an earlier run would mislead
+                self.path.unlink()  # a stale file from an earlier run would mislead
             return None
         self._file.close()
         os.replace(self._tmp, self.path)
@@ -95,3 +91,51 @@ class IssueReport:
             self._file = None
         if self._tmp and os.path.exists(self._tmp):
             os.unlink(self._tmp)
+
+
+class ErrorLog(_SidecarCSV):
+    """Segments the engine gave no output for, in `<output stem>.errors.csv`:
+    their cell is left empty (the row is kept) and a rerun generates them again.
+    Separate from the quality report, which flags outputs that exist."""
+
+    HEADER = ["row", "column", "locale", "reason", "attempts"]
+
+    def add(self, row: int, column: str, locale: str, reason: str, attempts: int) -> None:
+        self._write([row, column, locale, reason, attempts])
+
+
+class IssueReport(_SidecarCSV):
+    """Rows that need a human look, streamed to `<output stem>.report.csv`; the
+    segments that failed go to the errors file beside it (`errors`).
+
+    Row numbers count data rows from 1 (the header is not a row), in both files.
+    """
+
+    HEADER = ["row", "column", "locale", "issue", "detail"]
+
+    def __init__(self, path: Path, errors_path: Path | None = None):
+        super().__init__(path)
+        self.rows: set[int] = set()
+        stem = path.name.removesuffix(".report.csv")
+        self.errors = ErrorLog(errors_path or path.with_name(f"{stem}.errors.csv"))
+
+    def add(self, row: int, column: str, locale: str, issue: str, detail: str) -> None:
+        self._write([row, column, locale, issue, detail])
+        self.rows.add(row)
+
+    def add_cell(self, row: int, column: str, locale: str, cell) -> None:
+        """A translated cell's flags go to the report; a failed cell goes to the errors file."""
+        if cell.failed:
+            reason = "; ".join(detail for _, detail in cell.issues) or "engine error"
+            self.errors.add(row, column, locale, reason, cell.attempts)
+            return
+        for issue, detail in cell.issues:
+            self.add(row, column, locale, issue, detail)
+
+    def commit(self) -> Path | None:
+        self.errors.commit()
+        return super().commit()
+
+    def abort(self) -> None:
+        self.errors.abort()
+        super().abort()

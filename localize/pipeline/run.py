@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ import polars as pl
 
 from localize.backends import Backend, create_backend
 from localize.catalog.fields import Field, detect_fields, parse_field_spec
-from localize.errors import GlossaryViolations, InputError, OutputError, UsageError
+from localize.errors import BackendUnavailable, GlossaryViolations, InputError, OutputError, UsageError
 from localize.io.catalog import CatalogReader, CatalogWriter, catalog_format
 from localize.pipeline import shopify_ta
 from localize.pipeline.progress import Progress
@@ -23,6 +24,7 @@ from localize.text.markets import load_market
 from localize.text.prompts import load_templates
 
 LAYOUTS = ("columns", "per-locale")
+_SAFE_NAME_PART = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 
 
 @dataclass
@@ -37,6 +39,8 @@ class RunOptions:
     model: str | None = None
     endpoint: str | None = None
     max_in_flight: int = 256
+    timeout: float = 300.0  # vllm: seconds per request attempt (a hung server costs this much)
+    retries: int = 5  # vllm: retries per request on 429, 5xx, resets and timeouts
     parallel: int | None = None
     threads: int | None = None
     batch_rows: int = 256
@@ -62,11 +66,12 @@ def output_paths(opts: RunOptions) -> dict[str | None, Path]:
     else:
         paths = {}
         for loc in opts.locales:
-            name = f"{src.stem}.{loc.code}{src.suffix}"
+            code = _file_name_part(loc.code)
+            name = f"{src.stem}.{code}{src.suffix}"
             if opts.output is None:
                 path = src.with_name(name)
             elif "{locale}" in str(opts.output):
-                path = Path(str(opts.output).replace("{locale}", loc.code))
+                path = Path(str(opts.output).replace("{locale}", code))
             elif opts.output.is_dir() or str(opts.output).endswith(("/", "\\")):
                 path = opts.output / name
             else:
@@ -77,6 +82,15 @@ def output_paths(opts: RunOptions) -> dict[str | None, Path]:
         if path.resolve() == src.resolve():
             raise UsageError(f"{path}: the output would overwrite the input; choose another -o")
     return paths
+
+
+def _file_name_part(code: str) -> str:
+    """A locale code goes into file names: it must stay a plain name part, so
+    no code can point a file outside the output folder. parse_locale only makes
+    such codes; this guards Locale objects built any other way."""
+    if not _SAFE_NAME_PART.fullmatch(code):
+        raise UsageError(f"locale code {code!r} cannot be part of a file name")
+    return code
 
 
 def resolve_fields(opts: RunOptions, columns: list[str], reader: CatalogReader) -> list[Field]:
@@ -129,7 +143,7 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
         if backend is None:
             backend = create_backend(
                 opts.backend, model=opts.model, endpoint=opts.endpoint, max_in_flight=opts.max_in_flight,
-                parallel=opts.parallel, threads=opts.threads,
+                parallel=opts.parallel, threads=opts.threads, timeout=opts.timeout, retries=opts.retries,
             )
             undo.callback(backend.close)
         backend.load()  # a bad model or a server that is down fails before any output exists
@@ -173,19 +187,23 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
         progress.rows_finished = lambda: stats.rows + in_flight["rows"] * (
             total("batch_done") / total("batch_requests") if total("batch_requests") else 0.0
         )
-        for batch in reader.batches():
-            in_flight["rows"] = batch.height
-            if translate_adapt:
-                writers[None].write(ta.localize(batch, stats.rows, report, progress))
-            else:
-                _localize_batch(batch, stats.rows, fields, opts, translator, writers, report, progress)
-            stats.rows += batch.height
-            in_flight["rows"] = 0
+        try:
+            for batch in reader.batches():
+                in_flight["rows"] = batch.height
+                if translate_adapt:
+                    writers[None].write(ta.localize(batch, stats.rows, report, progress))
+                else:
+                    _localize_batch(batch, stats.rows, fields, opts, translator, writers, report, progress)
+                stats.rows += batch.height
+                in_flight["rows"] = 0
+        except BackendUnavailable as exc:  # the server went away mid-run: say how far it got
+            raise BackendUnavailable(_stopped_message(exc, stats.rows, total_rows, store is not None)) from None
         if translate_adapt:
             _say_what_translate_adapt_left(ta, progress)
         stats.outputs = [str(w.commit()) for w in writers.values()]
         report_file = report.commit()
         stats.report = str(report_file) if report_file else None
+        stats.errors = str(report.errors.path) if report.errors.count else None
     for name in ("segments", "copied", "model_calls", "repairs", "reused", "cached", "failures",
                  "completion_tokens", "prompt_tokens"):
         setattr(stats, name, total(name))
@@ -207,26 +225,29 @@ def enforce_strict(opts: RunOptions, stats: RunStats) -> None:
         )
 
 
+def _stopped_message(exc: BackendUnavailable, done: int, total: int, has_store: bool) -> str:
+    go_on = (
+        "rerun the same command to go on: the texts generated so far are in the translation store"
+        if has_store else "rerun the same command once it answers"
+    )
+    return f"{exc}; stopped after {done:,} of {total:,} rows and wrote no output; {go_on}"
+
+
 def _open_store(opts: RunOptions, backend, templates, market, glossary, progress: Progress, undo):
     """The translation store for this run, or None (--no-cache, or unusable: then one warning)."""
     if opts.store is None:
         return None
     from localize.store import StoreError, StoreSession, TranslationStore
 
-    def warn(message: str) -> None:  # shown even with --quiet: a run without its store cannot resume
-        if opts.quiet:
-            print(message, file=sys.stderr, flush=True)
-        else:
-            progress.message(message)
-
     try:
         store = TranslationStore(opts.store)
     except StoreError as exc:
-        warn(f"localize: warning: {exc}; the run goes on without the translation store")
+        progress.message(f"localize: warning: {exc}; the run goes on without the translation store")
         return None
     undo.callback(store.close)
     return StoreSession(
-        store, model_id=backend.model_id, templates=templates, market_name=market.name, glossary=glossary, warn=warn,
+        store, model_id=backend.model_id, templates=templates, market_name=market.name, glossary=glossary,
+        warn=progress.message,
     )
 
 
@@ -290,8 +311,7 @@ def _localize_batch(batch: pl.DataFrame, offset: int, fields, opts, translator, 
                 if cell is None:  # empty source: stays empty, no model call
                     values.append(source)
                     continue
-                for code, detail in cell.issues:
-                    report.add(offset + r + 1, f.column, loc.code, code, detail)
+                report.add_cell(offset + r + 1, f.column, loc.code, cell)
                 values.append(cell.value)
             new_columns[loc.code][f.column] = values
     if None in writers:

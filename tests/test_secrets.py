@@ -1,0 +1,120 @@
+"""The API key comes from the environment and never appears anywhere else:
+stdout, stderr (progress, summary, errors, tracebacks), the output, the
+report, the errors file, or the translation store.
+
+The runs are real: the CLI as its own process, the stub OpenAI-compatible
+server (a real HTTP server process), and tests/fault_proxy.py between them,
+injecting faults whose error bodies echo the request headers, Authorization
+included, as some servers and gateways do. The one thing forced is the
+internal error: a bug that puts the key into an exception message cannot
+happen on demand, so `run` is replaced by one that raises such an exception.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("aiohttp")
+
+from localize.testing.stub_server import running_stub_server  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fault_proxy import FaultProxy  # noqa: E402
+
+SENTINEL = "sk-SENTINEL-4f2c8e1d9b7a-never-print-me"
+
+FORCED_BUG = """
+import os, sys
+import localize.pipeline.run as pipeline_run
+
+def run(opts, **kwargs):  # a bug that carries the key into an exception message
+    raise RuntimeError("request failed: Authorization: Bearer " + os.environ["LOCALIZE_API_KEY"])
+
+pipeline_run.run = run
+from localize.cli.app import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.fixture(scope="module")
+def stub():
+    with running_stub_server() as url:
+        yield url
+
+
+@pytest.fixture
+def env(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("VLLM_API_KEY", "LOCALIZE_DEBUG")}
+    cache = tmp_path / "cache"  # the translation store is searched too
+    env.update(LOCALIZE_API_KEY=SENTINEL, LOCALIZE_CACHE_DIR=str(cache), LOCALIZE_STORE=str(cache / "store.sqlite"))
+    return env
+
+
+def write_catalog(path: Path) -> Path:
+    rows = ["sku,title,description"]
+    rows += [f"S-{i},Linen shirt no. {i}," for i in range(40)]
+    rows.append("S-POISON,POISON shirt,")  # always 503 (with the headers echoed): errors file
+    rows.append("S-LONG,Long shirt,<p>" + "Soft linen. " * 170 + "</p>")  # over Amazon's 2000: report
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def cli(args: list[str], env: dict, *, code: str | None = None) -> subprocess.CompletedProcess:
+    prefix = [sys.executable, "-c", code] if code else [sys.executable, "-m", "localize"]
+    return subprocess.run(prefix + args, capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_sentinel_key_is_sent_but_never_written(stub, tmp_path, env):
+    catalog = write_catalog(tmp_path / "shirts.csv")
+    common = ["--to", "es", "--backend", "vllm", "--timeout", "1", "--retries", "2", "--market", "amazon"]
+    runs = []
+    with FaultProxy(stub, 0.2, seed=11, fail_marker="POISON", echo_headers=True) as proxy:
+        runs.append(ok := cli([str(catalog), *common, "--endpoint", proxy.url, "--json"], env))
+    assert ok.returncode == 0, ok.stderr
+    assert proxy.authorization == {f"Bearer {SENTINEL}"}  # the key was really in play
+    for name in ("shirts.localized.csv", "shirts.localized.report.csv", "shirts.localized.errors.csv"):
+        assert (tmp_path / name).exists(), name
+    errors = (tmp_path / "shirts.localized.errors.csv").read_text()
+    assert "authorization" in errors and "Bearer ***" in errors  # the echo came back, redacted
+
+    # The server goes down (the breaker's message); no store, or it would serve most texts.
+    with FaultProxy(stub, 1.0, seed=12, chat_only=True, echo_headers=True, faults=("429", "500", "503")) as down:
+        args = [str(catalog), *common, "--endpoint", down.url, "-o", str(tmp_path / "x.csv"), "--no-cache"]
+        runs.append(stopped := cli(args, env))
+    assert stopped.returncode == 5 and "stopped answering" in stopped.stderr
+    assert "Bearer ***" in stopped.stderr  # the last error, echoed headers and all, redacted
+
+    for debug in ("", "1"):  # the one-line internal error, and the traceback
+        runs.append(bug := cli([str(catalog), "--to", "es"], {**env, "LOCALIZE_DEBUG": debug}, code=FORCED_BUG))
+        assert bug.returncode == 70 and "Bearer ***" in bug.stderr, bug.stderr
+        assert ("Traceback" in bug.stderr) == bool(debug)
+
+    for proc in runs:
+        assert SENTINEL not in proc.stdout and SENTINEL not in proc.stderr, proc.args
+    store_files = list((tmp_path / "cache").rglob("*"))
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(written) > 4 and (tmp_path / "cache" / "store.sqlite") in store_files
+    for path in written:
+        assert SENTINEL.encode() not in path.read_bytes(), path
+
+
+def test_no_command_line_option_takes_a_key():
+    """Keys on the command line end up in `ps`, shell history and CI logs."""
+    from typer.main import get_command
+
+    from localize.cli.app import app
+
+    def options(cmd):
+        for param in cmd.params:
+            yield from param.opts
+        for sub in getattr(cmd, "commands", {}).values():
+            yield from options(sub)
+
+    names = list(options(get_command(app)))
+    assert "--to" in names
+    assert not [n for n in names if "key" in n.lower() or "token" in n.lower() or "secret" in n.lower()]
