@@ -239,15 +239,20 @@ def _open_store(opts: RunOptions, backend, templates, market, glossary, progress
         return None
     from localize.store import StoreError, StoreSession, TranslationStore
 
+    def warn(message: str) -> None:  # shown even with --quiet: a run without its store cannot resume
+        if opts.quiet:
+            print(message, file=sys.stderr, flush=True)
+        else:
+            progress.message(message)
+
     try:
         store = TranslationStore(opts.store)
     except StoreError as exc:
-        progress.message(f"localize: warning: {exc}; the run goes on without the translation store")
+        warn(f"localize: warning: {exc}; the run goes on without the translation store")
         return None
     undo.callback(store.close)
     return StoreSession(
-        store, model_id=backend.model_id, templates=templates, market_name=market.name, glossary=glossary,
-        warn=progress.message,
+        store, model_id=backend.model_id, templates=templates, market_name=market.name, glossary=glossary, warn=warn,
     )
 
 

@@ -25,6 +25,7 @@ from localize.text.html import has_text, split_blocks
 from localize.text.locales import Locale
 from localize.text.markets import Market
 from localize.text.prompts import PromptTemplate
+from localize.text.safety import defuse, vet
 
 Key = tuple[str, int | None, str, str]  # (kind, max_chars, locale, source piece)
 
@@ -137,7 +138,7 @@ class BatchTranslator:
         # Room for the rewrite: longer than the source (German, Turkish grow ~30%), bounded.
         max_tokens = min(4096, 48 + int(len(text) * 0.75))
         messages = template.messages(
-            prepared.text, locale, limit,
+            defuse(prepared.text), locale, limit,  # product text is data: no control tokens, no delimiters
             terms=[(e.source, e.target) for e in prepared.terms],
             placeholders=list(prepared.masked.placeholders),
         )
@@ -356,7 +357,10 @@ class BatchTranslator:
             if outcome.check is not None:
                 checks.append(outcome.check)
         value = "".join(out)
-        issues = problems(value, cell.source, cell.kind, cell.max_chars) if any(cell.needs) else []
+        issues: list[tuple[str, str]] = []
+        if any(cell.needs):  # what a steered model wrote is withheld or sanitized (text/safety.py)
+            value, issues = vet(value, cell.source, locale, cell.kind)
+            issues += problems(value, cell.source, cell.kind, cell.max_chars) if value is not None else []
         for check in checks:  # counted per cell: a term in 100 rows is 100 required occurrences
             self.glossary_totals[locale.code].add(check)
             issues.extend(check.issues)
