@@ -184,6 +184,29 @@ def test_ten_changed_rows_cost_those_rows_only(tmp_path):
     assert all("new season" in text for text in engine.requests)
 
 
+def test_stored_texts_get_the_same_glossary_verdicts(tmp_path):
+    """With a glossary, texts from the store are checked again like fresh ones:
+    same output, same glossary totals, and the glossary repair turns are not paid twice."""
+    glossary = tmp_path / "g.csv"
+    glossary.write_text(
+        "source,target,locale,kind,case_sensitive,note\n"
+        "Merino,,,keep,true,\n"
+        "sweater,jersey,es,term,false,\n"
+        "knit,tricot,fr,term,false,\n"
+        "wool,,es,ban,false,\n",  # the echo keeps "wool": a repair turn, and the ban still found
+        encoding="utf-8",
+    )
+    catalog = write_catalog(tmp_path / "cat.csv", 12)
+    store = tmp_path / "t.sqlite"
+    first = localize(catalog, store, EchoEngine(), glossaries=[glossary], output=tmp_path / "a.csv")
+    assert first.repairs == 12 and first.glossary["es"]["bans_found"] == 12
+    engine = EchoEngine()
+    second = localize(catalog, store, engine, glossaries=[glossary], output=tmp_path / "b.csv")
+    assert engine.requests == [] and second.cached == first.model_calls - first.repairs
+    assert second.glossary == first.glossary
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
 def test_another_model_does_not_reuse_texts(tmp_path):
     catalog = write_catalog(tmp_path / "cat.csv", 5)
     store = tmp_path / "t.sqlite"
