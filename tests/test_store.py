@@ -374,6 +374,26 @@ def test_same_input_twice_gives_identical_bytes(tmp_path, stub_url):
     assert [r[0] for r in rows[1:]] == [f"item-{i:05d}" for i in range(200)]  # input order
 
 
+def test_two_runs_share_one_store_at_once(tmp_path, stub_url):
+    """Two localize processes writing the same store concurrently: both finish, each
+    text is stored once, and both outputs are what a lone run writes."""
+    catalog = write_catalog(tmp_path / "cat.csv", 300)
+    store = tmp_path / "shared.sqlite"
+    args = [sys.executable, "-m", "localize", str(catalog), "--to", "es", "--backend", "vllm", "--endpoint",
+            stub_url, "--batch-rows", "20", "--cache", str(store), "--quiet"]
+    procs = [subprocess.Popen([*args, "-o", str(tmp_path / f"{n}.csv")], stderr=subprocess.PIPE, text=True)
+             for n in ("one", "two")]
+    for proc in procs:
+        assert proc.wait(timeout=300) == 0, proc.stderr.read()
+        assert proc.stderr.read() == ""  # no store warning: the busy timeout covered the overlap
+    assert entries(store) == 300 * 2
+    lone = cli(catalog, "--to", "es", "--backend", "vllm", "--endpoint", stub_url, "--no-cache",
+               "-o", tmp_path / "lone.csv")
+    assert lone.returncode == 0
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes() == (
+        tmp_path / "lone.csv").read_bytes()
+
+
 def test_sigkill_at_20_random_points_then_resume(tmp_path, stub_url):
     """2,000 rows, killed with SIGKILL 20 times at random points of the work (thresholds
     of stored texts, drawn uniformly, plus a random delay), resumed each time: the
@@ -411,6 +431,10 @@ def test_sigkill_at_20_random_points_then_resume(tmp_path, stub_url):
     assert final["model_calls"] == total - killed_at and final["cached"] == killed_at
 
     assert out.read_bytes() == reference
+    for sidecar in ("report.csv", "errors.csv"):  # flagged rows and failures: the same, or absent in both
+        made = [tmp_path / f"{name}.{sidecar}" for name in ("reference", "resumed")]
+        assert [p.read_bytes() if p.exists() else None for p in made].count(None) in (0, 2)
+        assert len({p.read_bytes() if p.exists() else None for p in made}) == 1
     rows = list(csv.reader(out.read_text(encoding="utf-8").splitlines()))
     handles = [r[0] for r in rows[1:]]
     assert handles == [f"item-{i:05d}" for i in range(n)]  # none lost, none repeated, input order

@@ -98,11 +98,11 @@ def default_path() -> Path:
 
 
 def resolve_path(path: Path | None) -> Path:
-    """`--cache PATH`: a file, or a folder to hold translations.sqlite."""
+    """`--cache PATH`: a file (created with its folders), or an existing folder to hold translations.sqlite."""
     if path is None:
         return default_path()
     path = Path(path).expanduser()
-    return path / FILENAME if path.is_dir() or str(path).endswith(("/", os.sep)) else path
+    return path / FILENAME if path.is_dir() else path
 
 
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
