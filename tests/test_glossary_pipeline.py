@@ -130,3 +130,18 @@ def test_dropped_placeholder_is_repaired(catalog, glossary):
     out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
     assert "AeroTrail X2" in out[1]["Title_es"] and "Nordvik" in out[1]["Title_es"]
     assert stats.glossary["es"]["keep_missing"] == 0
+
+
+def test_keep_terms_come_back_in_titles_even_when_repairs_fail(catalog, glossary):
+    """A model that drops every placeholder and ignores repair turns: leading
+    keep terms go back in front at once, a mid-text one after the failed repair."""
+    def drop_placeholders(kind, locale, source):
+        return re.sub(r"\S*\d\S*", "", source).strip() or "x"
+
+    engine = RepairingEngine(first=drop_placeholders, obeys_repairs=False)
+    _, stats = go(catalog, glossary, engine)
+    out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
+    title = out[1]["Title_es"]
+    assert title.startswith("Nordvik AeroTrail X2 ") and title.count("Nordvik") == 1
+    assert stats.glossary["es"]["keep_missing"] == 0
+    assert len(engine.repair_turns) >= 1  # the model got its chance first

@@ -239,6 +239,22 @@ def test_failed_segment_keeps_row_and_is_reported(tmp_path):
                       ["2", "title", "es", "fake engine failure", "1"], ["2", "title", "fr", "fake engine failure", "1"]]
 
 
+def test_text_too_large_for_one_request_is_reported_not_sent(tmp_path):
+    from localize.pipeline.translate import MAX_PIECE_CHARS
+
+    huge = "Specs " + "x" * MAX_PIECE_CHARS
+    page = "<p>Short intro.</p>" + "<p>" + "y " * MAX_PIECE_CHARS + "</p>"  # one block, too large
+    src = write_csv(tmp_path / "h.csv", [["sku", "title", "description"], ["H-1", "Hat", huge], ["H-2", "Cap", page]])
+    stats, engine = localize(src, to="es")
+    assert all(len(s.source) < MAX_PIECE_CHARS for s in engine.requests)
+    rows = read_csv(tmp_path / "h.localized.csv")
+    assert [r[:3] for r in rows[1:]] == [["H-1", "Hat", huge], ["H-2", "Cap", page]]  # rows and sources kept
+    assert rows[1][3] == "[es] Hat" and rows[1][4] == "" and rows[2][4] == ""
+    errors = read_csv(tmp_path / "h.localized.errors.csv")
+    assert [e[:3] for e in errors[1:]] == [["1", "description", "es"], ["2", "description", "es"]]
+    assert all("over the" in e[3] for e in errors[1:]) and stats.failures == 2
+
+
 def test_failures_are_retried_in_later_batches(tmp_path):
     src = write_csv(tmp_path / "f.csv", [["title"], [f"Hat {FAIL}"], ["Cap"], [f"Hat {FAIL}"]])
     stats, engine = localize(src, to="es", batch_rows=2)

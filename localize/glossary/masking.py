@@ -165,15 +165,17 @@ def unmask(output: str, masked: Masked) -> tuple[str, list[str]]:
     return restored, problems
 
 
-def reinsert_at_edges(output: str, masked: Masked) -> str:
+def reinsert_at_edges(output: str, masked: Masked, *, last_resort: bool = False) -> str:
     """Put back placeholders a model dropped when their place is unambiguous.
 
     A title that starts with its keep terms ("QX1 QX2 Wool Beanie": brand,
     product line) gets them back in front, where marketplaces want the brand
     anyway; a trailing "| QX3" or "- QX3" comes back at the end. A placeholder
-    the model kept, or one in the middle of the text, is left to the repair
-    round: there is no safe place to guess for it. Plain text only; HTML
-    output is never edited this way.
+    in the middle of the text is left to the repair round: there is no safe
+    place to guess for it. `last_resort` (a short title after the repair round
+    failed): every placeholder still wholly missing goes in front, in source
+    order, so the product line is named rather than lost. Plain text only;
+    HTML output is never edited this way.
     """
     if not masked.placeholders or not output:
         return output
@@ -185,9 +187,15 @@ def reinsert_at_edges(output: str, masked: Masked) -> str:
         run = lead.group(0).strip()
         if all(found[t] == 0 for t in run.split()):
             output = f"{run} {output.lstrip()}"
+            found.update(run.split())
     tail = re.search(rf"(\s+[|\-–—·:]\s+|,\s+)((?:{token}[ \t]*)+)$", masked.text)
     if tail:
         run = tail.group(2).strip()
         if all(found[t] == 0 for t in run.split()):
             output = output.rstrip() + tail.group(1) + run
+            found.update(run.split())
+    if last_resort:
+        missing = list(dict.fromkeys(t for t in re.findall(token, masked.text) if found[t] == 0))
+        if missing:
+            output = f"{' '.join(missing)} {output.lstrip()}"
     return output

@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 
 from localize.backends.base import Backend, Generation, GenerationRequest
 from localize.catalog.fields import Field, needs_model
+from localize.glossary.masking import reinsert_at_edges
 from localize.pipeline.constraints import Check, Constraints, GlossaryTotals, Prepared
 from localize.store import StoreSession, Stored
 from localize.text.cleanup import clean_output, problems
@@ -37,17 +38,17 @@ class Outcome:
     raw: str | None = None  # the model's own answer (placeholders in place), for repair turns
     restore_problems: list[str] = field(default_factory=list)
     check: Check | None = None  # the glossary verdict, when a glossary applies
-
-
     attempts: int = 1  # engine attempts behind a failure, for the errors file
+
+
 @dataclass
 class CellResult:
     value: str | None
     issues: list[tuple[str, str]] = field(default_factory=list)  # (code, detail)
     failed: bool = False
-
-
     attempts: int = 0  # a failed cell: the engine's attempts on the piece that failed
+
+
 class TranslationMemory:
     """Texts generated in this run, so repeats ("Size", "Black") cost one call.
 
@@ -83,6 +84,14 @@ class _Cell:
     max_chars: int | None
     pieces: list[str]
     needs: list[bool]  # per piece: does it go to the model
+    refused: str | None = None  # why the cell is not sent at all (a piece too large for one request)
+
+
+# One request carries at most this much text: ~3,000 tokens in, as many out,
+# inside an 8k context. HTML is cut at block boundaries well below it; a single
+# block or plain text above it (a pasted manual, a data dump) is reported, not
+# sent, so one hostile cell cannot stall a run or overflow the model's context.
+MAX_PIECE_CHARS = 12_000
 
 
 class BatchTranslator:
@@ -114,6 +123,7 @@ class BatchTranslator:
         self.completion_tokens = self.prompt_tokens = 0
         # Requests of the batch in progress: the run's ETA is smooth only if it counts these.
         self.batch_requests = self.batch_done = 0
+        self._on_request_done: Callable[[], None] | None = None
 
     # -- planning -------------------------------------------------------------
 
@@ -124,6 +134,11 @@ class BatchTranslator:
             return _Cell(row, fld, source, kind, max_chars, [source], [False])
         pieces = split_blocks(source, self.html_piece_chars) if kind == "html" else [source]
         needs = [has_text(p) if kind == "html" else True for p in pieces]
+        longest = max((len(p) for p, n in zip(pieces, needs) if n), default=0)
+        if longest > MAX_PIECE_CHARS:
+            why = (f"a text block of {longest:,} characters is over the {MAX_PIECE_CHARS:,} one model request "
+                   "carries; split it into paragraphs or localize it by hand")
+            return _Cell(row, fld, source, kind, max_chars, [source], [False], refused=why)
         return _Cell(row, fld, source, kind, max_chars, pieces, needs)
 
     def _key(self, cell: _Cell, piece: str, locale: Locale) -> Key:
@@ -153,6 +168,8 @@ class BatchTranslator:
         raw = clean_output(gen.text, prepared.text, key[0])
         if not raw:
             return Outcome(None, "the model returned no text")
+        if key[0] != "html" and prepared.masked.placeholders:
+            raw = reinsert_at_edges(raw, prepared.masked)
         text, restore_problems = self.constraints.restore(raw, prepared)
         return Outcome(text, raw=raw, restore_problems=restore_problems)
 
@@ -204,7 +221,7 @@ class BatchTranslator:
                     slot = (cell.row, locale.code)
                     dependants[key_index[key]].append(slot)
                     waiting[slot] = waiting.get(slot, 0) + 1
-                if not any(cell.needs):
+                if not any(cell.needs) and not cell.refused:
                     self.copied += 1
 
         if on_row_done:
@@ -214,6 +231,7 @@ class BatchTranslator:
                     on_row_done(locale.code, done)
 
         locale_by_code = {loc.code: loc for loc in self.locales}
+        self._on_request_done = on_request_done
 
         lock = threading.Lock()  # engines may report from worker threads
 
@@ -238,6 +256,8 @@ class BatchTranslator:
         if self.constraints:
             self._repair_glossary(fresh, sent)
         self._shorten(fresh, sent, locale_by_code)
+        if self.constraints:
+            self._last_resort_keep(fresh)
         for key, outcome in fresh.items():
             if self.constraints and outcome.text is not None:
                 outcome.check = self._check(key, outcome)
@@ -303,12 +323,40 @@ class BatchTranslator:
         ]
         self.model_calls += len(requests)
         self.repairs += len(requests)
-        for (key, outcome, check, _), gen in zip(todo, self.backend.generate(requests)):
-            self.completion_tokens += gen.completion_tokens
-            self.prompt_tokens += gen.prompt_tokens
+        for (key, outcome, check, _), gen in zip(todo, self._follow_up(requests)):
             repaired = self._outcome(key, gen)
             if repaired.text is not None and len(self._check(key, repaired).issues) < len(check.issues):
                 fresh[key] = repaired
+
+    def _follow_up(self, requests: list[GenerationRequest]) -> list[Generation]:
+        """A repair round: counted into the batch's requests, so the ETA and
+        tokens/s keep moving while a batch's repairs run."""
+        lock = threading.Lock()
+        self.batch_requests += len(requests)
+
+        def finished(_i: int, gen: Generation) -> None:
+            with lock:
+                self.batch_done += 1
+                self.completion_tokens += gen.completion_tokens
+                self.prompt_tokens += gen.prompt_tokens
+            if self._on_request_done:
+                self._on_request_done()
+
+        return self.backend.generate(requests, on_result=finished)
+
+    def _last_resort_keep(self, fresh: dict[Key, Outcome]) -> None:
+        """A title or label that still lacks a kept term after the repair round
+        gets it in front (brand-first, as marketplaces ask of titles): the
+        seller's brand and product line are never silently lost. Longer texts
+        are only flagged: a name glued in front of a sentence reads worse."""
+        for key, outcome in fresh.items():
+            prepared = self._prepared.get(key)
+            if key[0] not in ("title", "label") or outcome.text is None or not outcome.restore_problems:
+                continue
+            raw = reinsert_at_edges(outcome.raw or "", prepared.masked, last_resort=True)
+            text, problems = self.constraints.restore(raw, prepared)
+            if len(problems) < len(outcome.restore_problems):
+                fresh[key] = Outcome(text, raw=raw, restore_problems=problems)
 
     def _shorten(self, fresh: dict[Key, Outcome], sent: dict[Key, GenerationRequest], locales) -> None:
         """One repair round for outputs over the market's limit: small models
@@ -331,14 +379,15 @@ class BatchTranslator:
         ]
         self.model_calls += len(requests)
         self.repairs += len(requests)
-        for (key, outcome), gen in zip(todo, self.backend.generate(requests)):
-            self.completion_tokens += gen.completion_tokens
-            self.prompt_tokens += gen.prompt_tokens
+        for (key, outcome), gen in zip(todo, self._follow_up(requests)):
             shorter = self._outcome(key, gen)
             if shorter.text and len(shorter.text.strip()) < len(outcome.text.strip()):
                 fresh[key] = shorter
 
     def _assemble(self, cell: _Cell, locale: Locale, fresh: dict[Key, Outcome]) -> CellResult:
+        if cell.refused:
+            self.failures += 1
+            return CellResult(None, [("failed", cell.refused)], failed=True)
         out: list[str] = []
         checks: list[Check] = []
         for piece, need in zip(cell.pieces, cell.needs):
