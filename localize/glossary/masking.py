@@ -59,8 +59,14 @@ class Masked:
         return _pattern(self.prefix)
 
 
+# Letters and digits a placeholder must not be glued to. Under IGNORECASE,
+# [A-Za-z] also matches İ ı ſ and the Kelvin sign, so they are listed to keep
+# `mask` (which tests case-sensitively) and the pattern in agreement.
+_GLUE = "A-Za-z0-9\u0130\u0131\u017f\u212a"
+
+
 def _pattern(prefix: str) -> re.Pattern:
-    return re.compile(rf"(?<![A-Za-z0-9]){re.escape(prefix)}[ \-]?(\d+)(?![0-9])", re.IGNORECASE)
+    return re.compile(rf"(?<![{_GLUE}]){re.escape(prefix)}[ \-]?(\d+)(?![0-9])", re.IGNORECASE)
 
 
 def choose_prefix(text: str) -> str:
@@ -97,7 +103,7 @@ def mask(text: str, keep: Sequence[Entry]) -> Masked:
 
 
 _MARKUP_CHARS = set("<>\"'=/")
-_ALNUM = re.compile(r"[A-Za-z0-9]")
+_ALNUM = re.compile(rf"[{_GLUE}]")
 
 
 def _readable(text: str, matches):
