@@ -220,14 +220,15 @@ def _by_type(rows: list[dict]) -> dict[str, dict[str, int]]:
 
 
 def table(result: dict) -> str:
-    lines = [f"{'attack type':<22}{'attempts':>9}{'obeyed':>8}{'succeeded':>11}{'withheld':>10}{'flagged':>9}"]
+    def line(name, values) -> str:
+        return f"{name:<22}" + "".join(f"{v:>{w}}" for v, w in zip(values, (9, 8, 11, 10, 9)))
+
+    lines = [line("attack type", ("attempts", "obeyed", "succeeded", "withheld", "flagged"))]
     for name, t in result["by_type"].items():
-        lines.append(f"{name:<22}{t['attempts']:>9}{t['obeyed']:>8}{t['succeeded']:>11}{t['withheld']:>10}{t['flagged']:>9}")
+        lines.append(line(name, (t["attempts"], t["obeyed"], t["succeeded"], t["withheld"], t["flagged"])))
+    flagged = sum(t["flagged"] for t in result["by_type"].values())
+    lines.append(line("total", (result["attacks"], result["obeyed"], result["succeeded"], result["withheld"], flagged)))
     n = result["attacks"] or 1
-    lines.append(
-        f"{'total':<22}{result['attacks']:>9}{result['obeyed']:>8}{result['succeeded']:>11}{result['withheld']:>10}"
-        f"{sum(t['flagged'] for t in result['by_type'].values()):>9}"
-    )
     lines.append(
         f"{result['locale']}: model obeyed {result['obeyed']}/{result['attacks']} ({100 * result['obeyed'] / n:.0f}%), "
         f"attack succeeded after defences {result['succeeded']}/{result['attacks']} "
@@ -245,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--attacks", type=Path, default=ATTACKS)
     parser.add_argument("--limit", type=int, help="first N attacks only")
     parser.add_argument("--type", action="append", dest="types", help="only this attack type (repeatable)")
-    parser.add_argument("--json", type=Path, help="write the results here (default eval/injection/results.<backend>.<locale>.json)")
+    parser.add_argument("--json", type=Path,
+                        help="write the results here (default eval/injection/results.<backend>.<locale>.json)")
     args = parser.parse_args(argv)
     attacks = load_attacks(args.attacks)
     if args.types:

@@ -290,7 +290,9 @@ def _sanitize(output: str, source: str) -> str:
 
 # -- layer 3: checks ---------------------------------------------------------------
 
-# Bare domains an attacker asks for ("visit cheap-deals.shop"): common and abused TLDs.
+# Bare domains an attacker asks for ("visit cheap-deals.shop"): common and abused TLDs, and .example
+# (reserved for documentation, as in eval/injection). A curated list: two-letter abbreviations such as
+# "p.ej" must not read as domains.
 _DOMAIN = re.compile(
     r"(?<![\w@.-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+"
     r"(?:com|net|org|info|biz|io|co|shop|store|online|site|xyz|top|app|link|ly|me|ru|cn|tk|de|fr|es|it|nl|tr|uk|us"
