@@ -334,6 +334,13 @@ def test_per_locale_layout(shopify_csv, tmp_path):
         assert localized[6]["Option2 Value"] == f"[{loc}] One Size"
 
 
+def test_per_locale_layout_into_a_new_folder(shopify_csv, tmp_path):
+    # "-o out/" arrives without its slash; a path without an extension is a folder, made if missing.
+    stats, _ = localize(shopify_csv, to="es", layout="per-locale", output=tmp_path / "out" / "shop")
+    assert stats.outputs == [str(tmp_path / "out" / "shop" / "products.es.csv")]
+    assert read_csv(tmp_path / "out" / "shop" / "products.es.csv")[0] == SHOPIFY_HEADER
+
+
 # -- errors leave nothing behind -----------------------------------------------
 
 def _files(folder: Path) -> set[str]:
@@ -412,10 +419,12 @@ def test_parquet_in_parquet_out(tmp_path):
 def test_per_locale_writer_error_leaves_no_temp_file(tmp_path):
     src = write_csv(tmp_path / "p.csv", [["Title"], ["Hat"]])
     (tmp_path / "es").mkdir()
+    (tmp_path / "fr").write_text("a file where the fr folder should be", encoding="utf-8")
     engine = FakeEngine()
-    with pytest.raises(OutputError, match="does not exist"):
+    with pytest.raises(OutputError) as err:
         localize(src, engine=engine, layout="per-locale", output=tmp_path / "{locale}" / "out.csv")
-    assert _files(tmp_path / "es") == set() and _files(tmp_path) == {"p.csv", "es"}
+    assert str(tmp_path / "fr") in str(err.value)
+    assert _files(tmp_path / "es") == set() and _files(tmp_path) == {"p.csv", "es", "fr"}
     assert engine.requests == []
 
 

@@ -72,7 +72,8 @@ def output_paths(opts: RunOptions) -> dict[str | None, Path]:
                 path = src.with_name(name)
             elif "{locale}" in str(opts.output):
                 path = Path(str(opts.output).replace("{locale}", code))
-            elif opts.output.is_dir() or str(opts.output).endswith(("/", "\\")):
+            elif opts.output.is_dir() or str(opts.output).endswith(("/", "\\")) or not opts.output.suffix:
+                # A path without an extension is a folder ("-o out/" reaches us as "out"): made if missing.
                 path = opts.output / name
             else:
                 raise UsageError("with --layout per-locale, -o must be a folder or contain {locale}")
@@ -120,6 +121,12 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
     """
     started = time.monotonic()
     paths = output_paths(opts)
+    for path in paths.values():
+        if not path.parent.exists():
+            try:
+                path.parent.mkdir(parents=True)
+            except OSError as exc:
+                raise OutputError(f"{path.parent}: cannot create the output folder: {exc.strerror}") from None
     market = load_market(opts.market)
     templates = load_templates()
     glossary = None
