@@ -453,7 +453,9 @@ class OpenAIServerBackend(Backend):
         reply = await self._send("POST", self._url, body)
         if reply.status is None:
             return Generation(None, error=reply.error, attempts=reply.attempts)
-        if reply.status != 200:  # 4xx: retrying won't help
+        if reply.status in (401, 403):  # the key was revoked or rotated mid-run: every request would fail
+            raise _ServerGone(f"the server now refuses the API key: {_http_error(reply.status, reply.raw)}")
+        if reply.status != 200:  # other 4xx: this request is wrong; retrying won't help
             error = self._redact(_http_error(reply.status, reply.raw))
             return Generation(None, error=error, attempts=reply.attempts)
         gen = _parse_completion(reply.raw)
