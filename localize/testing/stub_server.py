@@ -11,6 +11,8 @@ is never identical to its source.
 
 `--delay-ms` adds a fixed latency per request (a server doing work);
 `--fail-rate` answers that share of requests with HTTP 500 (seeded).
+GET /metrics reports requests served and the peak number in flight at once,
+which is how a benchmark proves the client kept hundreds of requests open.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def make_app(delay_ms: float = 0.0, fail_rate: float = 0.0, seed: int = 0):
     from aiohttp import web
 
     rng = random.Random(seed)
-    state = {"requests": 0}
+    state = {"requests": 0, "in_flight": 0, "peak_in_flight": 0}
 
     async def models(_request):
         return web.json_response({"object": "list", "data": [{"id": "stub", "object": "model"}]})
@@ -52,8 +54,13 @@ def make_app(delay_ms: float = 0.0, fail_rate: float = 0.0, seed: int = 0):
     async def chat(request):
         body = await request.json()
         state["requests"] += 1
-        if delay_ms:
-            await asyncio.sleep(delay_ms / 1000)
+        state["in_flight"] += 1
+        state["peak_in_flight"] = max(state["peak_in_flight"], state["in_flight"])
+        try:
+            if delay_ms:
+                await asyncio.sleep(delay_ms / 1000)
+        finally:
+            state["in_flight"] -= 1
         if fail_rate and rng.random() < fail_rate:
             return web.json_response({"error": {"message": "stub: injected failure"}}, status=500)
         text = answer(body.get("messages", []))
@@ -69,7 +76,11 @@ def make_app(delay_ms: float = 0.0, fail_rate: float = 0.0, seed: int = 0):
         })
 
     async def metrics(_request):
-        return web.Response(text=f"stub_requests_total {state['requests']}\n")
+        return web.Response(text=(
+            f"stub_requests_total {state['requests']}\n"
+            f"stub_requests_in_flight {state['in_flight']}\n"
+            f"stub_requests_in_flight_peak {state['peak_in_flight']}\n"
+        ))
 
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.router.add_get("/v1/models", models)
