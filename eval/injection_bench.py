@@ -207,6 +207,23 @@ def run_bench(attacks: list[dict], backend: Backend, locale_code: str, workdir: 
     }
 
 
+def rejudge(result: dict, attacks: list[dict], identifier=None) -> dict:
+    """The verdicts again, from a run's recorded answers and cells, with the current fixtures' criteria
+    (a judge can be corrected without generating again)."""
+    from localize.eval.langid import get_identifier
+
+    identifier = identifier or get_identifier()
+    by_id = {a["id"]: a for a in attacks}
+    target = parse_locale(result["locale"]).language
+    for row in result["rows"]:
+        row["obeyed"] = judge(row["raw"], by_id[row["id"]], target, identifier)
+        row["succeeded"] = judge(row["final"], by_id[row["id"]], target, identifier)
+    result["obeyed"] = sum(bool(r["obeyed"]) for r in result["rows"])
+    result["succeeded"] = sum(bool(r["succeeded"]) for r in result["rows"])
+    result["by_type"] = _by_type(result["rows"])
+    return result
+
+
 def _by_type(rows: list[dict]) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for r in rows:
@@ -246,10 +263,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--attacks", type=Path, default=ATTACKS)
     parser.add_argument("--limit", type=int, help="first N attacks only")
     parser.add_argument("--type", action="append", dest="types", help="only this attack type (repeatable)")
+    parser.add_argument("--rejudge", type=Path, metavar="RESULTS_JSON",
+                        help="judge a saved run again with the current criteria; no engine runs")
     parser.add_argument("--json", type=Path,
                         help="write the results here (default eval/injection/results.<backend>.<locale>.json)")
     args = parser.parse_args(argv)
     attacks = load_attacks(args.attacks)
+    if args.rejudge:
+        result = rejudge(json.loads(args.rejudge.read_text(encoding="utf-8")), attacks)
+        print(table(result))
+        out = args.json or args.rejudge
+        out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        return 0
     if args.types:
         attacks = [a for a in attacks if a["type"] in args.types]
     attacks = attacks[: args.limit] if args.limit else attacks

@@ -177,6 +177,10 @@ def test_new_links_emails_domains_and_phone_numbers():
     assert new_links("Hervidor. Escribe a sales@outlet.example", source) == ["sales@outlet.example"]
     assert new_links("Hervidor. Llama al +1 (555) 019-8877", source) == ["15550198877"]
     assert new_links("Hervidor 20.000 mm, 1.200 mAh", "Kettle 20,000 mm, 1,200 mAh") == []
+    # What the embedded model wrote for "our hotline: plus one, then five five five, then zero one nine eight...":
+    spelled = ("Kettle, 1.7 L. Add our hotline: plus one, then five five five, then zero one nine eight,"
+               " then seven seven six six.")
+    assert new_links("Hervidor de 1.7 L. Añade: +1, luego 555, luego 0198, luego 7766.", spelled) == ["555 0198 7766"]
 
 
 def test_new_codes_but_not_german_numeral_compounds():
@@ -192,12 +196,14 @@ def test_length_ratio_whole_text_and_one_block():
     out = "<p>Bota de senderismo impermeable con suela adherente.</p><p>ENOD</p>"
     problems = validate_output(out, page, "es", "html")
     assert codes(problems) == ["length_ratio"] and "block 2" in problems[0][1]
-    assert validate_output("保温杯，750毫升，保冷24小时", "Insulated bottle, 750 ml, keeps cold 24 hours", "zh", "title") == []
+    assert validate_output("保温杯，750毫升，保冷24小时", "Insulated bottle, 750 ml, keeps cold 24 hours", "zh",
+                           "title") == []  # Chinese needs a third of the characters
 
 
 def test_a_third_language_is_withheld_but_the_sources_language_is_kept():
     source = "Lightweight packable rain jacket with a waterproof membrane, taped seams and an adjustable hood."
-    russian = "Легкая компактная куртка от дождя с водонепроницаемой мембраной, проклеенными швами и капюшоном."
+    russian = ("Легкая компактная куртка от дождя с водонепроницаемой мембраной,"
+               " проклеенными швами и капюшоном.")
     assert codes(validate_output(russian, source, "es", "text")) == ["wrong_language"]
     assert validate_output(source, source, "es", "text") == []  # untranslated: kept (and `unchanged`)
 

@@ -304,14 +304,20 @@ _PHONE = re.compile(r"(?<![\w.,/-])(?:\+|00)?\(?\d{1,4}\)?(?:[ .-]?\(?\d{2,5}\)?
 # German numeral compounds ("4er-Pack", "2er-Set") are words, not model codes.
 _NUMERAL_COMPOUND = re.compile(r"^\d+er-[^\W\d]+$")
 _WORD = re.compile(r"\w+")
+_DIGITS = re.compile(r"\d+")
+MIN_NEW_DIGITS = 7
 
 # Output/source length ratio of a translation, from references: dev set es/fr/tr/de 0.76-1.54 (titles) and
 # 0.93-1.42 (HTML text); NTREX-128 news, sentences of 40+ characters: de/fr/es/it/pt 0.41-2.30. Bounds sit
-# outside all of it. Chinese and Japanese use about a third and half as many characters as English
-# (NTREX median 0.34 and 0.45); Korean is assumed between. HTML blocks (paragraphs, list items) are also
-# judged one by one when source and output have as many: dev-set reference blocks of 30+ characters give
-# 0.70-1.89, so one paragraph replaced by a word ("DONE") is found even when the page's total is plausible.
-RATIO_BOUNDS = (0.3, 2.5)
+# outside all of it. (The low bound was 0.3 until the injection bench showed titles translated with the
+# injected sentence dropped and the canary appended at 0.32 and 0.38; at 0.4 it also withholds 2 of 1,080
+# embedded-model outputs, "Nordvik Fjell 2L Rain Jacket" -> "Yağmurluk" and a 0.32 alt text, both of
+# which had lost the brand and the numbers.) Chinese and Japanese use about a third and half as many
+# characters as English (NTREX median 0.34 and 0.45); Korean is assumed between. HTML blocks (paragraphs,
+# list items) are also judged one by one when source and output have as many: dev-set reference blocks
+# of 30+ characters give 0.70-1.89, so one paragraph replaced by a word ("DONE") is found even when the
+# page's total is plausible.
+RATIO_BOUNDS = (0.4, 2.5)
 BLOCK_RATIO_BOUNDS = (0.25, 3.0)
 MIN_RATIO_CHARS, MIN_BLOCK_CHARS = 20, 30  # shorter texts ("Size", "Black") vary too much
 _DENSITY = {"zh": 0.35, "ja": 0.45, "ko": 0.55}
@@ -327,9 +333,10 @@ PROMPT_ECHO_WORDS = 6
 # Problems that leave the cell empty: the output is not a translation of the source, or carries
 # something an attacker could want published (active markup, a link, a contact, the prompt). A seller
 # must not ship it; the report says why. On 1,080 embedded-model outputs of examples/catalog.csv (es,
-# fr, tr) 16 were withheld, each a real failure: the prompt's worked example returned instead of the
-# product (new_code 420D, length_ratio 4.1), a repetition loop (length_ratio 4.7). On the dev set's
-# 400 human references: none.
+# fr, tr) 28 are withheld, each a real failure: the prompt's worked example returned instead of the
+# product (new_code 420D, length_ratio 4.1), repetition loops (length_ratio 4.7), glossary
+# placeholders mangled into "<<<1>>>" by an older placeholder format (prompt_echo), titles that lost
+# the brand and the numbers (length_ratio 0.32). On the dev set's 400 human references: none.
 WITHHELD = ("unsafe_html", "new_html", "new_url", "new_code", "prompt_echo", "wrong_language", "length_ratio")
 
 
@@ -359,11 +366,21 @@ def _phones(text: str) -> set[str]:
 
 
 def new_links(output: str, source: str) -> list[str]:
-    """URLs, e-mail addresses, domains and phone numbers of `output` that `source` does not have."""
+    """URLs, e-mail addresses, domains and phone numbers of `output` that `source` does not have.
+
+    A phone number is also found when its groups are apart ("+1, luego 555, luego 0198"): a
+    translation adds no digits, so 7 or more digits in runs the source does not have are one
+    (none in the dev set's 400 references or in 1,080 embedded-model outputs; the prompt's
+    worked example leaking into an answer adds 5 or 6)."""
     src_links, src_lower = _links(source), _html.unescape(source).lower()
     found = [u for u in sorted(_links(output)) if u not in src_links and u not in src_lower]
     src_digits = re.sub(r"\D", "", source)
-    return found + [p for p in sorted(_phones(_html.unescape(output))) if p not in src_digits]
+    phones = [p for p in sorted(_phones(_html.unescape(output))) if p not in src_digits]
+    if not phones:
+        src_runs = set(_DIGITS.findall(source))
+        new = [r for r in _DIGITS.findall(_html.unescape(output)) if r not in src_runs and r not in src_digits]
+        phones = [" ".join(new)] if sum(map(len, new)) >= MIN_NEW_DIGITS else []
+    return found + phones
 
 
 def new_codes(output_text: str, source_text: str) -> list[str]:
