@@ -4,14 +4,14 @@ larger catalog, in CSV and in Parquet, against the instant stub engine.
 A streaming pipeline holds a batch, the bounded translation memory and the
 writer's buffers, never the catalog: the two peaks should be within 10%.
 Each run is the real CLI in a child process (titles only, one locale, to keep
-the run short; a fresh translation store, as by default); its peak RSS comes from the kernel (wait4's ru_maxrss), which
-covers that process alone: the stub server is a separate process, not its child.
+the run short; a fresh translation store, as by default). Its peak RSS comes
+from the kernel (wait4's ru_maxrss) and covers that process alone: the stub
+server is a separate process, not its child.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,18 +24,31 @@ from localize.testing.stub_server import running_stub_server
 NAME = "memory"
 
 
-def peak_rss_mb(args: list[str], env: dict | None = None) -> tuple[float, float, int, str, str]:
-    """Run a command; return (peak RSS MiB, wall s, exit code, stdout, stderr)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+# Run by a small launcher process, never forked from this one: Linux keeps a
+# process's peak RSS across exec, so a child forked from a benchmark that has
+# just built an 800k-row catalog would report the benchmark's own peak.
+_LAUNCHER = """
+import json, os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+proc.returncode = os.waitstatus_to_exitcode(status)
+scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB elsewhere
+with open(sys.argv[1], "w") as f:
+    json.dump({"peak_rss_bytes": usage.ru_maxrss * scale, "code": proc.returncode}, f)
+"""
+
+
+def peak_rss_mb(args: list[str]) -> tuple[float, float, int, str, str]:
+    """Run a command; return (its peak RSS in MiB, wall s, exit code, stdout, stderr)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        result = Path(tmp) / "rusage.json"
         t0 = time.perf_counter()
-        proc = subprocess.Popen(args, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)  # keeps Popen from waiting again
+        proc = subprocess.run([sys.executable, "-c", _LAUNCHER, str(result), *args], capture_output=True, text=True)
         wall = time.perf_counter() - t0
-        out.seek(0)
-        err.seek(0)
-        rss_kib = usage.ru_maxrss  # KiB on Linux
-        return rss_kib / 1024, wall, proc.returncode, out.read().decode(), err.read().decode()
+        if not result.exists():
+            return 0.0, wall, proc.returncode or 1, proc.stdout, proc.stderr
+        usage = json.loads(result.read_text())
+    return usage["peak_rss_bytes"] / 2**20, wall, usage["code"], proc.stdout, proc.stderr
 
 
 def localize_peak(catalog: Path, endpoint: str, locale: str = "es") -> dict:
