@@ -206,7 +206,9 @@ def read_metrics(endpoint: str, timeout: float = 5.0) -> dict[str, float]:
     return out
 
 
-def prefix_cache_hit_rate(before: dict[str, float], after: dict[str, float], prompt_tokens: int) -> tuple[float | None, str]:
+def prefix_cache_hit_rate(
+    before: dict[str, float], after: dict[str, float], prompt_tokens: int
+) -> tuple[float | None, str]:
     """Share of prompt tokens served from the server's prefix cache between two /metrics reads.
 
     vLLM counts hits and queries in tokens (vllm:prefix_cache_hits_total /
@@ -220,9 +222,10 @@ def prefix_cache_hit_rate(before: dict[str, float], after: dict[str, float], pro
                 return after[key] - before.get(key, 0.0)
         return None
 
-    hits, queries = delta("vllm:prefix_cache_hits"), delta("vllm:prefix_cache_queries")
-    if hits is not None and queries:
-        return hits / queries, "vllm:prefix_cache_hits / vllm:prefix_cache_queries"
+    for prefix in ("vllm:", "vllm:gpu_"):  # vLLM V1 before ~0.10 named them gpu_prefix_cache_*
+        hits, queries = delta(prefix + "prefix_cache_hits"), delta(prefix + "prefix_cache_queries")
+        if hits is not None and queries:
+            return hits / queries, f"{prefix}prefix_cache_hits / {prefix}prefix_cache_queries"
     computed = delta("llamacpp:prompt_tokens")
     if computed is not None and prompt_tokens:
         return max(0.0, 1.0 - computed / prompt_tokens), "1 - llamacpp:prompt_tokens_total / prompt tokens"

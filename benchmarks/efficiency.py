@@ -140,7 +140,7 @@ def raw_embedded(server, requests: Sequence[GenerationRequest], parallel: int) -
 
 
 def bench_embedded(catalog: Path, requests, locales: str, fields: str, parallel: int, threads: int | None,
-                   model: str | None) -> dict:
+                   model: str | None, batch_rows: int = 256) -> dict:
     from localize.backends.embedded import EmbeddedBackend
 
     backend = EmbeddedBackend(model, n_parallel=parallel, threads=threads)
@@ -149,7 +149,8 @@ def bench_embedded(catalog: Path, requests, locales: str, fields: str, parallel:
         server = backend._server  # the very engine the pipeline uses: same model, same params
         raw_embedded(server, requests[:1], 1)  # warm-up (page cache, first-call allocations), not counted
         raw = raw_embedded(server, requests, parallel)
-        pipeline = _timed_pipeline(_options(catalog, locales, fields, backend="embedded"), backend)
+        opts = _options(catalog, locales, fields, backend="embedded", batch_rows=batch_rows)
+        pipeline = _timed_pipeline(opts, backend)
         description = backend.description
     finally:
         backend.close()
@@ -204,12 +205,13 @@ def raw_http(endpoint: str, requests: Sequence[GenerationRequest], in_flight: in
     return result
 
 
-def bench_http(catalog: Path, requests, locales: str, fields: str, endpoint: str, in_flight: int) -> dict:
+def bench_http(catalog: Path, requests, locales: str, fields: str, endpoint: str, in_flight: int,
+               batch_rows: int = 256) -> dict:
     raw_http(endpoint, requests[:1], 1)  # warm-up, not counted
     raw = raw_http(endpoint, requests, in_flight)
     before = read_metrics(endpoint)
     pipeline = _timed_pipeline(_options(catalog, locales, fields, backend="vllm", endpoint=endpoint,
-                                        max_in_flight=in_flight))
+                                        max_in_flight=in_flight, batch_rows=batch_rows))
     pipeline["prefix_cache_hit_rate"], pipeline["hit_rate_source"] = prefix_cache_hit_rate(
         before, read_metrics(endpoint), pipeline["prompt_tokens"])
     return {"endpoint": endpoint, "in_flight": in_flight, "raw": raw, "pipeline": pipeline,
@@ -240,16 +242,16 @@ def llama_cpp_server(model: str | None, parallel: int, threads: int | None):
 
 def run_benchmark(rows: int = 12, locales: str = "es,fr,tr", fields: str = "Title", engines=("embedded", "http"),
                   endpoint: str | None = None, in_flight: int | None = None, parallel: int = 1,
-                  threads: int | None = None, model: str | None = None,
+                  threads: int | None = None, model: str | None = None, batch_rows: int = 256,
                   workdir: Path | None = None) -> tuple[list[Metric], dict]:
     metrics: list[Metric] = []
-    details: dict = {"rows": rows, "locales": locales, "fields": fields}
+    details: dict = {"rows": rows, "locales": locales, "fields": fields, "batch_rows": batch_rows}
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         catalog = make_catalog(Path(tmp), rows, fields)
         requests = planned_requests(catalog, locales, fields)
         details["requests"] = len(requests)
         if "embedded" in engines and endpoint is None:
-            result = bench_embedded(catalog, requests, locales, fields, parallel, threads, model)
+            result = bench_embedded(catalog, requests, locales, fields, parallel, threads, model, batch_rows)
             details["embedded"] = result
             metrics.append(at_least(NAME, "embedded: pipeline / raw xllamacpp tok/s", result["efficiency"], 0.95, "",
                                     f"{result['pipeline']['tokens_per_s']:.1f} vs {result['raw']['tokens_per_s']:.1f} "
@@ -261,7 +263,7 @@ def run_benchmark(rows: int = 12, locales: str = "es,fr,tr", fields: str = "Titl
                 server, url = llama_cpp_server(model, parallel, threads)
             try:
                 cap = in_flight or (512 if endpoint else 2 * parallel)
-                result = bench_http(catalog, requests, locales, fields, url, cap)
+                result = bench_http(catalog, requests, locales, fields, url, cap, batch_rows)
             finally:
                 del server  # xllamacpp stops its server when the object goes
             result["server"] = "given endpoint" if endpoint else "llama.cpp (xllamacpp) OpenAI-compatible server"

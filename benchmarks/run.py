@@ -31,12 +31,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write the results (default: %(default)s)")
     p.add_argument("--quick", action="store_true", help="tiny sizes, to check the harness runs (numbers mean little)")
     p.add_argument("--locales", default="es,fr,tr")
+    p.add_argument("--batch-rows", type=int, default=256,
+                   help="client and efficiency: rows per pipeline batch (the CLI's default: 256)")
     g = p.add_argument_group("client")
     g.add_argument("--rows", type=int, default=5000, help="titles for the client benchmark")
     g.add_argument("--in-flight", type=int, default=None,
                    help="requests in flight (client: 512; efficiency: 512 with --endpoint, else 2 x --parallel)")
     g.add_argument("--delay-ms", type=float, default=200.0, help="stub latency for the in-flight run")
-    g.add_argument("--batch-rows", type=int, default=256, help="rows per pipeline batch (the CLI's default: 256)")
     g = p.add_argument_group("memory")
     g.add_argument("--memory-rows", default="200000,800000", help="small,large row counts")
     g = p.add_argument_group("efficiency")
@@ -89,7 +90,7 @@ def run_selected(args: argparse.Namespace) -> tuple[list[Metric], dict, bool]:
                 got, details = efficiency.run_benchmark(
                     rows=rows, locales=args.locales, fields=args.fields, engines=tuple(args.engines.split(",")),
                     endpoint=args.endpoint, in_flight=args.in_flight, parallel=args.parallel,
-                    threads=args.threads, model=args.model,
+                    threads=args.threads, model=args.model, batch_rows=args.batch_rows,
                 )
         except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others
             failed = True

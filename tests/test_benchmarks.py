@@ -81,6 +81,8 @@ def test_prefix_cache_hit_rate_reads_vllm_and_llama_cpp_metrics():
     vllm_before = {"vllm:prefix_cache_hits_total": 100.0, "vllm:prefix_cache_queries_total": 200.0}
     vllm_after = {"vllm:prefix_cache_hits_total": 400.0, "vllm:prefix_cache_queries_total": 600.0}
     assert prefix_cache_hit_rate(vllm_before, vllm_after, 0)[0] == pytest.approx(0.75)
+    older = {"vllm:gpu_prefix_cache_hits_total": 30.0, "vllm:gpu_prefix_cache_queries_total": 40.0}
+    assert prefix_cache_hit_rate({}, older, 0)[0] == pytest.approx(0.75)
     llama_after = {"llamacpp:prompt_tokens_total": 250.0}
     assert prefix_cache_hit_rate({}, llama_after, 1000)[0] == pytest.approx(0.75)
     assert prefix_cache_hit_rate({}, {}, 1000)[0] is None
