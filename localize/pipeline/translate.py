@@ -345,13 +345,15 @@ class BatchTranslator:
         return self.backend.generate(requests, on_result=finished)
 
     def _last_resort_keep(self, fresh: dict[Key, Outcome]) -> None:
-        """A title or label that still lacks a kept term after the repair round
-        gets it in front (brand-first, as marketplaces ask of titles): the
-        seller's brand and product line are never silently lost. Longer texts
-        are only flagged: a name glued in front of a sentence reads worse."""
+        """A title, label or one-line text (image alt text) that still lacks a
+        kept term after the repair round gets it in front (brand-first, as
+        marketplaces ask of titles): the seller's brand and product line are
+        never silently lost. Longer texts are only flagged: a name glued in
+        front of a paragraph reads worse."""
         for key, outcome in fresh.items():
             prepared = self._prepared.get(key)
-            if key[0] not in ("title", "label") or outcome.text is None or not outcome.restore_problems:
+            short = key[0] in ("title", "label") or (key[0] == "text" and len(key[3]) <= 160 and "\n" not in key[3])
+            if not short or outcome.text is None or not outcome.restore_problems:
                 continue
             raw = reinsert_at_edges(outcome.raw or "", prepared.masked, last_resort=True)
             text, problems = self.constraints.restore(raw, prepared)
