@@ -84,7 +84,7 @@ def translate_cmd(
     retries: Annotated[int, typer.Option(min=0, help="vllm: retries per request on 429, 5xx, resets and timeouts, with backoff; a segment that still fails goes to <output stem>.errors.csv.")] = 5,
     parallel: Annotated[Optional[int], typer.Option(min=1, help="embedded: sequences decoded together.")] = None,
     threads: Annotated[Optional[int], typer.Option(min=1, help="embedded: CPU threads (default: all cores).")] = None,
-    batch_rows: Annotated[int, typer.Option(min=1, help="Rows read and submitted per batch.")] = 256,
+    batch_rows: Annotated[Optional[int], typer.Option(min=1, help="Rows read and submitted per batch (default 256; with --backend vllm, 4 x --max-in-flight so the server stays full).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Shopify Translate & Adapt files: also replace translations that exist.")] = False,
     excel: Annotated[bool, typer.Option("--excel", help="CSV/TSV output for Excel: start it with a UTF-8 byte-order mark so accents and non-Latin text open correctly.")] = False,
     encoding: Annotated[Optional[str], typer.Option("--encoding", help="Text encoding of a CSV/TSV catalog: cp1252, latin-1, gb18030, shift_jis, ... Default: UTF-8, or detected (and said so) when the file is not UTF-8. Output is always UTF-8.", show_default=False)] = None,
