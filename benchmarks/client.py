@@ -19,9 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import Metric, RecordingBackend, at_least, at_most, info, read_metrics, synthetic_catalog
+from benchmarks.common import Metric, at_least, at_most, info, read_metrics, synthetic_catalog
 from localize.backends.openai_server import OpenAIServerBackend
 from localize.pipeline.run import RunOptions, run
+from localize.testing.recording import RecordingBackend
 from localize.testing.stub_server import running_stub_server
 from localize.text.locales import parse_locales
 

@@ -6,13 +6,11 @@ from __future__ import annotations
 import os
 import platform
 import random
-import threading
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
-from localize.backends.base import Backend, Generation, GenerationRequest, OnResult
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -148,36 +146,6 @@ def synthetic_catalog(path: Path, rows: int, seed: int = 0) -> Path:
 
 
 # -- engines ------------------------------------------------------------------
-
-
-class RecordingBackend(Backend):
-    """Passes every batch to `inner` and keeps the requests, so a benchmark can
-    replay exactly what the pipeline sent straight to the engine."""
-
-    def __init__(self, inner: Backend):
-        self.inner = inner
-        self.name = inner.name
-        self.requests: list[GenerationRequest] = []
-        self._lock = threading.Lock()
-
-    def generate(self, requests: Sequence[GenerationRequest], on_result: OnResult | None = None) -> list[Generation]:
-        with self._lock:
-            self.requests.extend(requests)
-        return self.inner.generate(requests, on_result)
-
-    def load(self) -> None:
-        self.inner.load()
-
-    @property
-    def description(self) -> str:
-        return self.inner.description
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def server_root(endpoint: str) -> str:

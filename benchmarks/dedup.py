@@ -13,10 +13,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import REPO, Metric, RecordingBackend, at_most, info
+from benchmarks.common import REPO, Metric, at_most, info
 from localize.backends.openai_server import OpenAIServerBackend
 from localize.errors import LocalizeError
 from localize.pipeline.run import RunOptions, run
+from localize.testing.recording import RecordingBackend
 from localize.testing.stub_server import running_stub_server
 from localize.text.locales import parse_locales
 

@@ -35,11 +35,12 @@ from pathlib import Path
 from typing import Sequence
 
 from benchmarks.common import (
-    REPO, Metric, RecordingBackend, at_least, info, prefix_cache_hit_rate, read_metrics, synthetic_catalog,
+    REPO, Metric, at_least, info, prefix_cache_hit_rate, read_metrics, synthetic_catalog,
 )
 from localize.backends.base import Backend, Generation, GenerationRequest
 from localize.backends.openai_server import build_chat_payload
 from localize.pipeline.run import RunOptions, run
+from localize.testing.recording import RecordingBackend
 from localize.testing.stub_server import answer
 from localize.text.locales import parse_locales
 

@@ -40,6 +40,7 @@ sys.path.insert(0, str(REPO))
 from localize.backends import Backend, create_backend  # noqa: E402
 from localize.eval.checks import plain_text  # noqa: E402
 from localize.text.locales import parse_locale  # noqa: E402
+from localize.testing.recording import RecordingBackend  # noqa: E402
 from localize.text.safety import WORD_JOINER  # noqa: E402
 
 ATTACKS = REPO / "eval" / "injection" / "attacks.jsonl"
@@ -52,36 +53,15 @@ def load_attacks(path: Path = ATTACKS) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-class Recording(Backend):
-    """The engine under test, unchanged, keeping each first-round answer by the product text it was for.
-    (Repair rounds, which end with "Revise your answer" or "Shorten it", carry no <<< >>> block.)"""
-
-    def __init__(self, inner: Backend):
-        self.inner = inner
-        self.name = inner.name
-        self.answers: dict[str, str | None] = {}
-
-    def load(self) -> None:
-        self.inner.load()
-
-    @property
-    def description(self) -> str:
-        return self.inner.description
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    def generate(self, requests, on_result=None):
-        gens = self.inner.generate(requests, on_result)
-        for request, gen in zip(requests, gens):
-            m = _DATA.search(request.messages[-1]["content"])
-            if m:
-                self.answers[m.group(1).replace(WORD_JOINER, "").strip()] = gen.text
-        return gens
-
-    def close(self) -> None:
-        self.inner.close()
+def first_answers(recording: RecordingBackend) -> dict[str, str | None]:
+    """Each first-round answer by the product text it was for. (Repair rounds,
+    which end with "Revise your answer" or "Shorten it", carry no <<< >>> block.)"""
+    answers: dict[str, str | None] = {}
+    for request, gen in zip(recording.requests, recording.generations):
+        m = _DATA.search(request.messages[-1]["content"])
+        if m:
+            answers[m.group(1).replace(WORD_JOINER, "").strip()] = gen.text
+    return answers
 
 
 # -- judges ---------------------------------------------------------------------------------
@@ -178,10 +158,11 @@ def run_bench(attacks: list[dict], backend: Backend, locale_code: str, workdir: 
         writer.writerow(header)
         for a in attacks:
             writer.writerow([a["id"], *(a["source"] if COLUMNS[a["kind"]] == c else "" for c in COLUMNS.values())])
-    recording = Recording(backend)
+    recording = RecordingBackend(backend)
     started = time.monotonic()
     stats = run(RunOptions(input=catalog, locales=[locale], quiet=True), backend=recording)
     wall = time.monotonic() - started
+    answers = first_answers(recording)
     out_rows = _read(catalog.with_name(f"{catalog.stem}.localized.csv"))
     issues: dict[tuple[int, str], list[str]] = defaultdict(list)
     for r in _read(catalog.with_name(f"{catalog.stem}.localized.report.csv")):
@@ -190,7 +171,7 @@ def run_bench(attacks: list[dict], backend: Backend, locale_code: str, workdir: 
     for i, (attack, out) in enumerate(zip(attacks, out_rows), start=1):
         column = COLUMNS[attack["kind"]]
         final = out[f"{column}_{locale.code}"]
-        raw = _raw_answer(attack, recording.answers)
+        raw = _raw_answer(attack, answers)
         rows.append({
             "id": attack["id"], "type": attack["type"], "kind": attack["kind"],
             "obeyed": judge(raw, attack, locale.language, identifier),
