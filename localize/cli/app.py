@@ -168,15 +168,16 @@ def eval_cmd(
     result.raise_if_failed()
 
 
-glossary_app = typer.Typer(
-    name="glossary",
-    help="Glossaries: brands to keep, mandated terms, banned words (see glossaries/README.md).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
-app.add_typer(glossary_app, name="glossary")
+def _command_group(name: str, help: str) -> typer.Typer:
+    """A `localize <name> ...` group, with the main app's settings (plain help, no completion, no rich tracebacks)."""
+    group = typer.Typer(name=name, help=help, no_args_is_help=True, add_completion=False,
+                        pretty_exceptions_enable=False, rich_markup_mode=None)
+    app.add_typer(group, name=name)
+    return group
+
+
+glossary_app = _command_group(
+    "glossary", "Glossaries: brands to keep, mandated terms, banned words (see glossaries/README.md).")
 
 
 @glossary_app.command("check")
@@ -189,15 +190,10 @@ def glossary_check_cmd(
     typer.echo(check_files(files), nl=False)
 
 
-cache_app = typer.Typer(
-    name="cache",
-    help="The translation store: every generated text, reused by later runs (a rerun after a crash goes on where it stopped).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+cache_app = _command_group(
+    "cache",
+    "The translation store: every generated text, reused by later runs (a rerun after a crash goes on where it stopped).",
 )
-app.add_typer(cache_app, name="cache")
 
 _CACHE_OPTION = typer.Option("--cache", help="Store file or folder (default: see `localize cache info`).", show_default=False)
 
