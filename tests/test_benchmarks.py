@@ -107,3 +107,15 @@ def test_efficiency_smoke_with_the_embedded_model(tmp_path, embedded_model_path)
         assert details[engine]["raw"]["completion_tokens"] > 0
         assert 0 < details[engine]["efficiency"] <= 2
     assert details["http"]["pipeline"]["prefix_cache_hit_rate"] is not None
+
+
+def test_stub_answers_follow_up_turns_with_its_previous_answer():
+    """A repair or shorten turn carries no <<< >>> block: echoing that instruction as
+    the 'translation' would make benchmark runs flag and withhold cells no real model would."""
+    from localize.testing.stub_server import answer
+
+    first = [{"role": "user", "content": "<<<\n<p>Warm hat</p>\n>>>\nRewrite this page in Spanish (es)."}]
+    assert answer(first) == "<p>[es] Warm hat</p>"
+    follow_up = [*first, {"role": "assistant", "content": "<p>[es] Warm hat</p>"},
+                 {"role": "user", "content": "That is 90 characters, over the limit of 60. Shorten it."}]
+    assert answer(follow_up) == "<p>[es] Warm hat</p>"

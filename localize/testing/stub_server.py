@@ -5,7 +5,8 @@ It is not a translator: the answer to a chat completion is the product text
 found between the prompt's <<< and >>> delimiters, with "[xx] " put before
 each text run (xx = the target locale named in the prompt), so an answer is a
 pure function of its request, keeps HTML tags, numbers and placeholders, and
-is never identical to its source.
+is never identical to its source. A follow-up turn (a repair or shorten
+request, which carries no <<< >>> block) gets the previous answer back.
 
     python -m localize.testing.stub_server --port 0      # prints its URL on stdout
 
@@ -36,6 +37,10 @@ def answer(messages: list[dict]) -> str:
     """The stub's deterministic 'translation' of the last user message."""
     last = next((m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), "")
     found = _SOURCE.search(last)
+    if not found:  # a follow-up turn (repair, shorten): the stub stands by its previous answer
+        previous = next((m.get("content", "") for m in reversed(messages) if m.get("role") == "assistant"), None)
+        if previous is not None:
+            return previous
     source = found.group(1) if found else last
     loc = _LOCALE.search(last[found.end():] if found else last)
     tag = f"[{loc.group(1) if loc else 'xx'}] "
