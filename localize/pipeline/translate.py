@@ -121,8 +121,10 @@ class BatchTranslator:
         self.segments = self.copied = self.model_calls = self.reused = self.failures = self.repairs = 0
         self.cached = 0  # segments served by the translation store (generated in an earlier run)
         self.completion_tokens = self.prompt_tokens = 0
-        # Requests of the batch in progress: the run's ETA is smooth only if it counts these.
-        self.batch_requests = self.batch_done = 0
+        # Work of the batch in progress, in expected tokens (each request's max_tokens, which
+        # grows with its source): the run's ETA is smooth only if it counts these, and right
+        # only if a 3,000-character page weighs more than a size label.
+        self.batch_requests = self.batch_done = 0.0
         self._on_request_done: Callable[[], None] | None = None
 
     # -- planning -------------------------------------------------------------
@@ -237,7 +239,7 @@ class BatchTranslator:
 
         def finished(i: int, gen: Generation) -> None:
             with lock:
-                self.batch_done += 1
+                self.batch_done += requests[i].max_tokens
                 self.completion_tokens += gen.completion_tokens
                 self.prompt_tokens += gen.prompt_tokens
                 for slot in dependants[i]:
@@ -250,7 +252,7 @@ class BatchTranslator:
         requests = [self._request(k, locale_by_code[k[2]]) for k in keys]
         sent = dict(zip(keys, requests))
         self.model_calls += len(requests)
-        self.batch_requests, self.batch_done = len(requests), 0
+        self.batch_requests, self.batch_done = float(sum(r.max_tokens for r in requests)), 0.0
         generations = self.backend.generate(requests, on_result=finished) if requests else []
         fresh = {key: self._outcome(key, gen) for key, gen in zip(keys, generations)}
         if self.constraints:
@@ -332,11 +334,11 @@ class BatchTranslator:
         """A repair round: counted into the batch's requests, so the ETA and
         tokens/s keep moving while a batch's repairs run."""
         lock = threading.Lock()
-        self.batch_requests += len(requests)
+        self.batch_requests += sum(r.max_tokens for r in requests)
 
-        def finished(_i: int, gen: Generation) -> None:
+        def finished(i: int, gen: Generation) -> None:
             with lock:
-                self.batch_done += 1
+                self.batch_done += requests[i].max_tokens
                 self.completion_tokens += gen.completion_tokens
                 self.prompt_tokens += gen.prompt_tokens
             if self._on_request_done:
