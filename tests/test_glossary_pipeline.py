@@ -94,22 +94,47 @@ def _ignores_injected_terms(kind, locale, source):
 
 
 def test_terms_injected_named_in_prompt_and_repaired(catalog, glossary):
+    """First answer: the term translated the model's own way and a banned claim.
+    Repair 1 translates the title again with the term locked as a placeholder
+    (restored as the target); repair 2 asks, in the conversation, to drop the ban."""
     engine = RepairingEngine(first=_ignores_injected_terms)
     _, stats = go(catalog, glossary, engine)
     first = [r for r in engine.requests if "capa base" in r.source]
-    assert first and "base layer" not in first[0].source  # the target is written in place of the source
+    assert len(first) == 1 and "base layer" not in first[0].source  # the target is written in place of the source
     assert '"base layer" -> "capa base"' in first[0].prompt
-    assert all("capa base" not in r.prompt for r in engine.requests if r is not first[0])
+    locked = [r for r in engine.requests if "merino" in r.source and r is not first[0]]
+    assert len(locked) == 1 and re.search(r"merino QX\d, best seller", locked[0].source)
+    assert "capa base" not in locked[0].prompt and "Copy QX1, QX2 exactly" in locked[0].prompt
+    assert len(engine.repair_turns) == 1 and 'Do not use "best seller"' in engine.repair_turns[0].messages[-1]["content"]
+    assert "Translate" not in engine.repair_turns[0].messages[-1]["content"]  # the term had its round
     out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
-    assert "capa base" in out[0]["Title_es"] and "best seller" not in out[0]["Title_es"].lower()
+    assert out[0]["Title_es"] == "[es] Nordvik merino capa base,"
     g = stats.glossary["es"]
-    assert g["terminology_accuracy"] == 1.0 and g["bans_found"] == 0
-    assert stats.repairs == 1 and stats.glossary_violations == 0
+    assert g["terminology_accuracy"] == 1.0 and g["bans_found"] == 0 and g["keep_missing"] == 0
+    assert stats.repairs == 2 and stats.glossary_violations == 0
     assert first[0].request.bad_words == ("best seller",)  # handed to engines that can block it
 
 
+def test_locked_term_is_capitalized_where_a_title_starts(tmp_path, glossary):
+    catalog = write_csv(tmp_path / "c.csv", [["Handle", "Title"], ["a", "Base layer by Nordvik"]])
+    engine = RepairingEngine(first=lambda kind, locale, source: source.replace("capa base", "base layer"))
+    _, stats = go(catalog, glossary, engine)
+    assert [r.source for r in engine.requests] == ["capa base by QX1", "QX2 by QX1"]
+    out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
+    assert out[0]["Title_es"] == "Capa base by Nordvik"
+    assert stats.glossary["es"]["terminology_accuracy"] == 1.0
+
+
+def _stubborn(kind, locale, source):
+    """A model that writes "base layer" whatever it is shown: the injected target
+    or the placeholder locking it (QX2 in the first row, after Nordvik's QX1)."""
+    if "merino" in source:
+        source = source.replace("capa base", "base layer").replace("QX2", "base layer")
+    return f"[{locale}] {source}"
+
+
 def test_unrepaired_violations_are_reported_and_strict_fails(catalog, glossary):
-    engine = RepairingEngine(first=_ignores_injected_terms, obeys_repairs=False)
+    engine = RepairingEngine(first=_stubborn, obeys_repairs=False)
     opts, stats = go(catalog, glossary, engine, strict=True)
     report = read_csv(catalog.with_name("c.localized.report.csv"))
     issues = {(r[0], r[3]) for r in report[1:]}

@@ -29,6 +29,14 @@ boundaries, case per entry, longest match first ("Nordvik Outfitters" beats
 same term written in another case is another string, so another placeholder,
 and comes back as it was written.
 
+Mandated terms can be locked the same way (`lock_terms`, the repair round
+for a term the model translated its own way): the placeholder then stands
+for the term's target, which comes back capitalized at the start of a
+sentence, and its own placeholder problems are not reported (the term check
+judges the output instead). A locked term next to a keep placeholder joins
+it ("QX1 QX2" for "Nordvik Outfitters Gift Card" became "Nordvik
+Outfitters y tarjeta regalo", brand *and* gift card).
+
 `unmask` never raises. It restores every recognizable placeholder (also one a
 model spaced, hyphenated or lower-cased, "QX 1", "qx-1", or wrote with other
 digits, "QX١") and reports, one line each: placeholders missing, duplicated,
@@ -39,7 +47,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 from localize.glossary import scan
@@ -54,6 +62,11 @@ class Masked:
     text: str  # text with placeholders
     placeholders: dict[str, str]  # placeholder -> original term, e.g. {"QX1": "Nordvik"}
     prefix: str = PREFIXES[0]
+    # From lock_terms: placeholders that stand for a mandated term's target alone
+    # (problems not reported), and those that start with one (capitalized where a
+    # sentence starts; a kept original is never re-cased: "iPhone").
+    silent: frozenset[str] = frozenset()
+    sentence_case: frozenset[str] = frozenset()
 
     def pattern(self) -> re.Pattern:
         return _pattern(self.prefix)
@@ -88,7 +101,7 @@ def mask(text: str, keep: Sequence[Entry]) -> Masked:
     prefix = choose_prefix(text)
     # A placeholder glued to a letter or digit on its left, or a digit on its
     # right, would not read back unambiguously ("QX12" = QX1 + "2"?).
-    matches = _readable(text, matches)
+    matches = _merge_runs(text, _readable(text, matches))
     masked = _replace(text, matches, prefix)
     if "<" in text:
         # A term made of markup characters (a quote inside broken markup)
@@ -119,6 +132,20 @@ def _readable(text: str, matches):
         kept.append(m)
         last_end = end
     return kept
+
+
+def _merge_runs(text: str, matches):
+    """Keep terms separated only by spaces ("Nordvik Kilde 750 ml": brand, then
+    product line) become one placeholder. Two codes side by side read to a
+    small model as a list: it wrote "Nordvik y Kilde", "Nordvik et Kilde",
+    "Nordvik ve Kilde" for "QX1 QX2"."""
+    merged: list = []
+    for m in matches:
+        if merged and text[merged[-1][1]:m[0]].strip(" \t\u00a0") == "" and merged[-1][1] < m[0]:
+            merged[-1] = (merged[-1][0], m[1], merged[-1][2])
+        else:
+            merged.append(m)
+    return merged
 
 
 def _replace(text: str, matches, prefix: str) -> Masked:
@@ -157,18 +184,105 @@ def unmask(output: str, masked: Masked) -> tuple[str, list[str]]:
             problems.append(f"unknown placeholder {m.group(0)!r} in the output (altered); left as is")
             return m.group(0)
         found[key] += 1
+        if key in masked.sentence_case:
+            original = _sentence_case(original, output, m.start())
+        if key in masked.silent:
+            return original
         if m.group(0) != key:
             problems.append(f"placeholder {key} for {original!r} was altered to {m.group(0)!r}; restored")
         return original
 
     restored = pattern.sub(restore, output)
     for key, original in masked.placeholders.items():
+        if key in masked.silent:
+            continue
         want, got = expected[key], found[key]
         if got < want:
             problems.append(f"placeholder {key} for {original!r} is missing ({got} of {want} in the output)")
         elif got > want:
             problems.append(f"placeholder {key} for {original!r} is duplicated ({got} times, expected {want})")
     return restored, problems
+
+
+# Where a locked term starts a sentence: the text's start, after . ! ?, a block
+# tag (not <strong>: that is mid-sentence), an attribute's opening quote, or a
+# title separator.
+_SENTENCE_START = re.compile(
+    r"(?:^|[.!?]\s+|<(?:p|li|h[1-6]|td|th|div|dt|dd|caption|br\s*/?)(?:\s[^<>]*)?>\s*|=[\"']\s*|\s[|\-–—]\s+)$",
+    re.IGNORECASE,
+)
+
+
+def _sentence_case(target: str, output: str, at: int) -> str:
+    """A locked term's target as it must read at this place: capitalized where
+    a sentence, a title, a list item or a title segment starts."""
+    if target[:1].islower() and _SENTENCE_START.search(output[:at]):
+        return target[0].upper() + target[1:]
+    return target
+
+
+def lock_terms(masked: Masked, terms: Sequence[Entry]) -> tuple[Masked, list[Entry]]:
+    """`masked` with the sources of these mandated terms replaced by
+    placeholders that restore to their targets (numbered after the keep
+    placeholders), and the terms that were locked. A term around a keep term
+    ("DWR finish" around "DWR") is found in its masked form ("QX3 finish");
+    a term next to keep placeholders joins them in one placeholder. Markup is
+    never changed."""
+    if not terms or not masked.text:
+        return masked, []
+    keep_forms = sorted(masked.placeholders.items(), key=lambda kv: -len(kv[1]))
+    proxies, owner = [], {}
+    for entry in terms:
+        source = entry.source
+        for placeholder, original in keep_forms:
+            source = source.replace(original, placeholder)
+        proxy = replace(entry, source=source)
+        proxies.append(proxy)
+        owner[id(proxy)] = entry
+    text = masked.text
+    matches = _readable(text, scan.find(text, proxies, scan.mask_regions(text), suffixes=True))
+    if not matches:
+        return masked, []
+    # Spans to write: (start, end, restored text, is a term); keep placeholders join a run.
+    spans = [(s, e, owner[id(p)].target, True) for s, e, p in matches]
+    taken = [(s, e) for s, e, *_ in spans]
+    for m in masked.pattern().finditer(text):
+        if not any(s < m.end() and m.start() < e for s, e in taken):
+            spans.append((m.start(), m.end(), masked.placeholders.get(m.group(0), m.group(0)), False))
+    spans.sort()
+    runs: list[list] = []
+    for span in spans:
+        if runs and text[runs[-1][-1][1]:span[0]].strip(" \t\u00a0") == "":
+            runs[-1].append(span)
+        else:
+            runs.append([span])
+    placeholders = dict(masked.placeholders)
+    by_text: dict[str, str] = {}
+    silent, cased = set(masked.silent), set(masked.sentence_case)
+    pieces, pos = [], 0
+    for run in runs:
+        if not any(is_term for *_, is_term in run):
+            continue  # keep placeholders alone: as they were
+        start, end = run[0][0], run[-1][1]
+        restored = "".join(
+            (text[run[k - 1][1]:span[0]] if k else "") + span[2] for k, span in enumerate(run)
+        )
+        if restored not in by_text:
+            by_text[restored] = f"{masked.prefix}{len(placeholders) + 1}"
+            placeholders[by_text[restored]] = restored
+        token = by_text[restored]
+        if run[0][3]:
+            cased.add(token)
+        if all(is_term for *_, is_term in run):
+            silent.add(token)
+        pieces += [text[pos:start], token]
+        pos = end
+    pieces.append(text[pos:])
+    locked = "".join(pieces)
+    if "<" in text and structure(locked) != structure(text):
+        return masked, []
+    done = list(dict.fromkeys(owner[id(p)] for *_, p in matches))
+    return Masked(locked, placeholders, masked.prefix, frozenset(silent), frozenset(cased)), done
 
 
 def reinsert_at_edges(output: str, masked: Masked, *, last_resort: bool = False) -> str:

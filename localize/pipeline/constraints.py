@@ -7,16 +7,22 @@
 - banned words are passed to engines that can block them (vLLM `bad_words`)
   and always checked after generation.
 
-What fails a check gets one repair round (the conversation plus a list of
-fixes); what still fails is reported, never silently dropped.
+What fails a check gets one repair round; what still fails is reported,
+never silently dropped. A mandated term the model translated its own way is
+repaired by translating the piece again with that term locked: its source
+replaced by a placeholder that comes back as the target (`lock`). Asked in
+a follow-up turn instead, the embedded 1.5B model fixed few of them: on the
+example catalog 82-84% of the terms were realized after that repair.
+Other misses (a kept term lost, a banned word) get the conversation plus a
+list of fixes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from localize.glossary import scan
-from localize.glossary.masking import Masked, mask, unmask
+from localize.glossary.masking import Masked, lock_terms, mask, unmask
 from localize.glossary.matching import banned_in, keep_in, kept_ok, realized
 from localize.glossary.model import Entry, Glossary, LocaleGlossary
 from localize.text.html import structure
@@ -30,10 +36,15 @@ class Prepared:
     terms: list[Entry]
     bans: tuple[Entry, ...]
     keep: tuple[Entry, ...]
+    locked: tuple[Entry, ...] = ()  # terms written as placeholders (a repair): not named in the prompt
 
     @property
     def text(self) -> str:
         return self.masked.text
+
+    @property
+    def prompt_terms(self) -> list[Entry]:
+        return [e for e in self.terms if e not in self.locked]
 
 
 @dataclass
@@ -41,7 +52,8 @@ class Check:
     """The glossary verdict on one output."""
 
     issues: list[tuple[str, str]] = field(default_factory=list)  # (code, detail) for the report
-    fixes: list[str] = field(default_factory=list)  # instructions for the repair round
+    fixes: list[str] = field(default_factory=list)  # instructions for the repair round, terms aside
+    missing_terms: list[Entry] = field(default_factory=list)
     terms_required: int = 0
     terms_realized: int = 0
     keep_required: int = 0
@@ -51,6 +63,10 @@ class Check:
     @property
     def ok(self) -> bool:
         return not self.issues
+
+    @property
+    def all_fixes(self) -> list[str]:
+        return [f'Translate "{e.source}" as "{e.target}".' for e in self.missing_terms] + self.fixes
 
 
 class Constraints:
@@ -76,8 +92,23 @@ class Constraints:
         masked = mask(text, lg.keep)
         terms = lg.terms_in(text)
         if terms and self.inject_terms:
-            masked = Masked(inject(masked.text, terms), masked.placeholders, masked.prefix)
+            masked = replace(masked, text=inject(masked.text, terms))
         return Prepared(masked, terms, lg.bans, lg.keep)
+
+    def lock(self, text: str, locale: str, missing: list[Entry]) -> Prepared:
+        """As `prepare`, with the `missing` terms locked as placeholders that
+        restore to their targets (the other terms injected as usual). Terms
+        that could not be locked stay named in the prompt."""
+        lg = self._locale(locale)
+        if lg is None:
+            return self.prepare(text, locale)
+        masked = mask(text, lg.keep)
+        terms = lg.terms_in(text)
+        locked, done = lock_terms(masked, [e for e in terms if e in missing])
+        rest = [e for e in terms if e not in done]
+        if rest and self.inject_terms:
+            locked = replace(locked, text=inject(locked.text, rest))
+        return Prepared(locked, terms, lg.bans, lg.keep, locked=tuple(done))
 
     def restore(self, raw: str, prepared: Prepared) -> tuple[str, list[str]]:
         if not prepared.masked.placeholders:
@@ -103,8 +134,8 @@ class Constraints:
             if realized(output, entry, locale):
                 result.terms_realized += 1
             else:
+                result.missing_terms.append(entry)
                 result.issues.append(("term_missing", f"{entry.source!r} must be {entry.target!r} ({entry.origin})"))
-                result.fixes.append(f'Translate "{entry.source}" as "{entry.target}".')
         for entry in banned_in(output, prepared.bans, locale):
             result.bans_found += 1
             result.issues.append(("banned_term", f"{entry.source!r} is banned in {locale} ({entry.origin})"))

@@ -148,25 +148,26 @@ class BatchTranslator:
         limit = cell.max_chars if len(cell.pieces) == 1 else None
         return (cell.kind, limit, locale.code, piece.strip())
 
-    def _request(self, key: Key, locale: Locale) -> GenerationRequest:
+    def _request(self, key: Key, locale: Locale, prepared: Prepared | None = None) -> GenerationRequest:
         kind, limit, _, text = key
         template = self.templates[kind]
-        prepared = self._prepared[key] = self.constraints.prepare(text, locale.code)
+        if prepared is None:
+            prepared = self._prepared[key] = self.constraints.prepare(text, locale.code)
         # Room for the rewrite: longer than the source (German, Turkish grow ~30%), bounded.
         max_tokens = min(4096, 48 + int(len(text) * 0.75))
         messages = template.messages(
             defuse(prepared.text), locale, limit,  # product text is data: no control tokens, no delimiters
-            terms=[(e.source, e.target) for e in prepared.terms],
+            terms=[(e.source, e.target) for e in prepared.prompt_terms],
             placeholders=list(prepared.masked.placeholders),
         )
         return GenerationRequest(
             messages=messages, max_tokens=max_tokens, bad_words=tuple(e.source for e in prepared.bans),
         )
 
-    def _outcome(self, key: Key, gen: Generation) -> Outcome:
+    def _outcome(self, key: Key, gen: Generation, prepared: Prepared | None = None) -> Outcome:
         if not gen.ok:
             return Outcome(None, gen.error or "engine error", attempts=gen.attempts)
-        prepared = self._prepared[key]
+        prepared = prepared or self._prepared[key]
         raw = clean_output(gen.text, prepared.text, key[0])
         if not raw:
             return Outcome(None, "the model returned no text")
@@ -256,7 +257,7 @@ class BatchTranslator:
         generations = self.backend.generate(requests, on_result=finished) if requests else []
         fresh = {key: self._outcome(key, gen) for key, gen in zip(keys, generations)}
         if self.constraints:
-            self._repair_glossary(fresh, sent)
+            self._repair_glossary(fresh, sent, locale_by_code)
         self._shorten(fresh, sent, locale_by_code)
         if self.constraints:
             self._last_resort_keep(fresh)
@@ -298,37 +299,59 @@ class BatchTranslator:
             found[key] = outcome
         return found
 
-    def _check(self, key: Key, outcome: Outcome) -> Check:
+    def _check(self, key: Key, outcome: Outcome, prepared: Prepared | None = None) -> Check:
         return self.constraints.check(
-            outcome.text, key[3], self._prepared[key], key[2], outcome.restore_problems
+            outcome.text, key[3], prepared or self._prepared[key], key[2], outcome.restore_problems
         )
 
-    def _repair_glossary(self, fresh: dict[Key, Outcome], sent: dict[Key, GenerationRequest]) -> None:
-        """One repair round for glossary misses: the model sees its answer and the list of fixes.
-        The repaired answer is kept only when it leaves fewer problems."""
-        todo = []
+    def _repair_glossary(self, fresh: dict[Key, Outcome], sent: dict[Key, GenerationRequest],
+                         locales: dict[str, Locale]) -> None:
+        """Repair rounds for glossary misses, one per kind of miss; a repaired
+        answer is kept only when it leaves fewer problems. A missed mandated
+        term: the piece is translated again with that term locked
+        (constraints.py says why). Then what is still wrong (a kept term lost,
+        a banned word, a term that could not be locked): the model sees its
+        answer and the list of fixes."""
+        locked_round = []
         for key, outcome in fresh.items():
             if outcome.text is None:
                 continue
             check = self._check(key, outcome)
-            if check.issues and (check.fixes or outcome.restore_problems):
-                fixes = check.fixes or ["Copy every placeholder exactly as written."]
-                todo.append((key, outcome, check, fixes))
+            if check.missing_terms:
+                locked = self.constraints.lock(key[3], key[2], check.missing_terms)
+                if locked.locked:
+                    locked_round.append((key, check, locked, self._request(key, locales[key[2]], locked)))
+        self._repair_round(fresh, sent, locked_round)
+        relocked = {key for key, *_ in locked_round}
+        fix_round = []
+        for key, outcome in fresh.items():
+            if outcome.text is None:
+                continue
+            check = self._check(key, outcome)
+            fixes = check.fixes if key in relocked else check.all_fixes  # locked terms had their round
+            if check.issues and (fixes or outcome.restore_problems):
+                fixes = fixes or ["Copy every placeholder exactly as written."]
+                request = GenerationRequest(
+                    messages=self.templates[key[0]].repair_messages(sent[key].messages, outcome.raw, fixes),
+                    max_tokens=sent[key].max_tokens, bad_words=sent[key].bad_words,
+                )
+                fix_round.append((key, check, None, request))
+        self._repair_round(fresh, sent, fix_round)
+
+    def _repair_round(self, fresh, sent, todo) -> None:
+        """Send (key, check before, locked Prepared or None, request) repairs; keep what improved."""
         if not todo:
             return
-        requests = [
-            GenerationRequest(
-                messages=self.templates[key[0]].repair_messages(sent[key].messages, outcome.raw, fixes),
-                max_tokens=sent[key].max_tokens, bad_words=sent[key].bad_words,
-            )
-            for key, outcome, _, fixes in todo
-        ]
+        requests = [request for *_, request in todo]
         self.model_calls += len(requests)
         self.repairs += len(requests)
-        for (key, outcome, check, _), gen in zip(todo, self._follow_up(requests)):
-            repaired = self._outcome(key, gen)
-            if repaired.text is not None and len(self._check(key, repaired).issues) < len(check.issues):
-                fresh[key] = repaired
+        for (key, check, locked, request), gen in zip(todo, self._follow_up(requests)):
+            repaired = self._outcome(key, gen, locked)
+            if repaired.text is None or len(self._check(key, repaired, locked).issues) >= len(check.issues):
+                continue
+            fresh[key] = repaired
+            if locked is not None:  # later rounds (fixes, shorten, last resort) work from this attempt
+                self._prepared[key], sent[key] = locked, request
 
     def _follow_up(self, requests: list[GenerationRequest]) -> list[Generation]:
         """A repair round: counted into the batch's requests, so the ETA and
