@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from localize.errors import InputError
 from localize.glossary.formats import load_glossaries, load_glossary, locale_from_name
-from localize.glossary.masking import Masked, lock_terms, mask, unmask
+from localize.glossary.masking import Masked, lock_terms, mask, problem_kind, unmask
 from localize.glossary.matching import banned_in, keep_in, kept_ok, realized
 from localize.glossary.metric import TermCheck, required_items, terminology_accuracy
 from localize.glossary.model import KINDS, Entry, Glossary
@@ -492,6 +492,8 @@ def test_unmask_reports_problems_and_never_raises():
     assert text == "Varde Varde"
     assert any("QX1" in p and "missing" in p for p in problems)
     assert any("QX2" in p and "duplicated" in p for p in problems)
+    assert [problem_kind(p) for p in unmask("QX2 QX2 qx-2 QX7", m)[1]] == ["altered", "unknown", "missing", "duplicated"]
+    assert problem_kind("placeholder QX1 for 'is missing (1 of 2 in the output)' was altered to 'qx1'; restored") == "altered"
     assert unmask(None, m)[0] == ""
     assert unmask("QX99", m)[0] == "QX99"
     assert all("\n" not in p for p in unmask("", m)[1])

@@ -285,6 +285,15 @@ def lock_terms(masked: Masked, terms: Sequence[Entry]) -> tuple[Masked, list[Ent
     return Masked(locked, placeholders, masked.prefix, frozenset(silent), frozenset(cased)), done
 
 
+def problem_kind(detail: str) -> str:
+    """What an `unmask` problem line says: "missing", "duplicated", "altered"
+    (restored anyway) or "unknown" (a code left in the output)."""
+    if detail.startswith("unknown placeholder "):
+        return "unknown"
+    m = re.search(r" is (missing|duplicated) \(\d+ (?:of \d+ in the output|times, expected \d+)\)$", detail)
+    return m.group(1) if m else "altered"
+
+
 def reinsert_at_edges(output: str, masked: Masked, *, last_resort: bool = False) -> str:
     """Put back placeholders a model dropped when their place is unambiguous.
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from localize.glossary import scan
-from localize.glossary.masking import Masked, lock_terms, mask, unmask
+from localize.glossary.masking import Masked, lock_terms, mask, problem_kind, unmask
 from localize.glossary.matching import banned_in, keep_in, kept_ok, realized
 from localize.glossary.model import Entry, Glossary, LocaleGlossary
 from localize.text.html import structure
@@ -126,9 +126,12 @@ class Constraints:
             for token, term in prepared.masked.placeholders.items():
                 if any(e.source == term for e in missing):
                     result.fixes.append(f"Copy {token} exactly as written.")
-        for detail in restore_problems:
-            if not any(code == "keep_missing" for code, _ in result.issues):
-                result.issues.append(("keep_missing", detail))
+        for detail in restore_problems:  # a missing placeholder is the keep check's (above)
+            kind = problem_kind(detail)
+            if kind == "duplicated":  # the term came back more often than the source has it
+                result.issues.append(("keep_duplicated", detail))
+            elif kind == "unknown":  # a code the model made up is in the output as is
+                result.issues.append(("placeholder_left", detail))
         for entry in prepared.terms:
             result.terms_required += 1
             if realized(output, entry, locale):

@@ -11,7 +11,7 @@ def summary_lines(stats: RunStats) -> list[tuple[str, str]]:
     rows = [
         ("rows", f"{stats.rows:,}"),
         ("segments", f"{stats.segments:,} (+{stats.copied:,} copied as-is: numbers, sizes, URLs)"),
-        ("model calls", f"{stats.model_calls:,} ({stats.repairs:,} to shorten over-limit outputs)"),
+        ("model calls", f"{stats.model_calls:,} ({stats.repairs:,} of them repairs: glossary misses, over-limit outputs)"),
         ("reused translations", f"{stats.reused:,} from this run, {stats.cached:,} from the store"),
         ("translation store", stats.store or "off (--no-cache)"),
         ("flagged rows", f"{stats.flagged_rows:,}"),
