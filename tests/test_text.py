@@ -3,6 +3,7 @@ prompt templates and marketplace limits."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from localize.text import html as H
 from localize.text.cleanup import clean_output, problems
 from localize.text.locales import parse_locale, parse_locales
 from localize.text.markets import MARKETS_DIR, available_markets, load_market
-from localize.text.prompts import KINDS, _load, load_templates, prompts_dir
+from localize.text.prompts import KINDS, _load, copied_example, load_telltales, load_templates, prompts_dir
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -171,6 +172,10 @@ def test_visible_text_and_looks_like_html():
     ("“Mochila”", "Backpack", "title", "Mochila"),
     ("«Sac à dos»", "Backpack", "title", "Sac à dos"),
     ("<<<\nMochila\n>>>", "Backpack", "title", "Mochila"),
+    ("Bote insulado de 750 ml <<<", "Insulated Bottle 750 ml", "title", "Bote insulado de 750 ml"),
+    (">>> Bote <<<", "Bottle", "title", "Bote"),
+    ("Mochila <<< ligera", "Light backpack", "title", "Mochila <<< ligera"),  # inside: the safety check's
+    ("Flecha >>>", "Arrow >>>", "title", "Flecha >>>"),  # the source has it: kept
     ("Mochila ligera\nNota: traducido al español.", "Light backpack", "title", "Mochila ligera"),
     ("\n\nRenk\nExplanation", "Color", "label", "Renk"),
     ("Línea uno\nLínea dos", "Line one\nLine two", "title", "Línea uno\nLínea dos"),
@@ -201,7 +206,7 @@ def test_problems():
 # -- prompts -------------------------------------------------------------------
 
 ES, FR, TR, DE = (parse_locale(c) for c in ("es", "fr", "tr", "de"))
-TEMPLATE_FILES = sorted((REPO / "prompts").glob("*.toml"))
+TEMPLATE_FILES = sorted(p for p in (REPO / "prompts").glob("*.toml") if p.name != "examples.telltales.toml")
 
 
 def test_every_prompt_file_in_repo_is_loaded():
@@ -230,6 +235,33 @@ def test_prompt_template_is_valid(path):
     assert "Warm {x} {{ }} }" in msgs[-1]["content"]
     if "{limit}" in tpl.user:
         assert "70" in msgs[-1]["content"]
+
+
+def test_messages_can_leave_the_worked_example_out():
+    tpl = load_templates()["title"]
+    assert [m["role"] for m in tpl.messages("Wool Sweater", ES, example=False)] == ["system", "user"]
+    assert tpl.messages("Wool Sweater", ES, example=False)[-1] == tpl.messages("Wool Sweater", ES)[-1]
+
+
+def test_telltales_of_the_worked_example():
+    """prompts/examples.telltales.toml: every rewrite it names is in some
+    template's example, and the words of the examples are found where the
+    product does not explain them."""
+    telltales = load_telltales()
+    assert len(telltales) >= 3
+    examples = " ".join(ex for t in load_templates().values() for ex in t.examples.values()).casefold()
+    for t in telltales:
+        assert t.words and all(re.search(r"(?<!\w)" + re.escape(w.casefold()), examples) for w in t.words), t
+    assert copied_example("Mochila de senderismo antideslizante de 4 mm", "Non-slip 4 mm yoga mat") == [
+        "mochila", "senderismo"]
+    assert copied_example("Mochila de senderismo Alpinex 45L", "Alpinex 45L hiking backpack") == []
+    assert copied_example("Esterilla de yoga de 4 mm, nailon 420D", "4 mm yoga mat") == ["420d"]
+    assert copied_example("MOCHILA İstanbul mochilas", "Bag") == ["mochila"]  # once, whatever the case
+    assert copied_example("Sırt çantası", "Daypack") == []
+    assert copied_example("Zapatilla de trail", "Trail shoe") == []
+    for tpl in load_templates().values():  # the examples explain themselves
+        for ex in tpl.examples.values():
+            assert copied_example(ex, tpl.example_source) == [], ex
 
 
 def test_messages_order_and_prefix_caching():

@@ -22,10 +22,15 @@ def clean_output(text: str, source: str, kind: str) -> str:
     m = _FENCE.match(out)
     if m and "```" not in source:
         out = m.group(1).strip()
-    if out.startswith("<<<") and "<<<" not in source:
-        out = out[3:].lstrip()
-    if out.endswith(">>>") and ">>>" not in source:
-        out = out[:-3].rstrip()
+    # The prompt's delimiters at either end, either way round: the 1.5B model, asked
+    # without the worked example, answered "Bote insulado de 750 ml <<<".
+    for _ in range(2):
+        for mark in ("<<<", ">>>"):
+            if mark not in source:
+                if out.startswith(mark):
+                    out = out[3:].lstrip()
+                if out.endswith(mark):
+                    out = out[:-3].rstrip()
     for left, right in _QUOTES:
         if (
             len(out) >= 2 and out.startswith(left) and out.endswith(right)

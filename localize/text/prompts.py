@@ -53,17 +53,21 @@ class PromptTemplate:
         *,
         terms: Sequence[tuple[str, str]] = (),
         placeholders: Sequence[str] = (),
+        example: bool = True,
     ) -> tuple[dict, ...]:
+        """The chat for one piece. `example=False` leaves the worked example out:
+        the retry of an answer that copied from it (its "420D nylon" in a yoga
+        mat's page) must not be shown it again."""
         limit = self.limit.format(max_chars=max_chars) if max_chars and self.limit else ""
         if terms and self.terms:
             limit += self.terms.format(terms="; ".join(f'"{s}" -> "{t}"' for s, t in terms))
         if placeholders and self.placeholders:
             limit += self.placeholders.format(placeholders=", ".join(placeholders))
         msgs = [{"role": "system", "content": self.system}]
-        example = self.examples.get(locale.code) or self.examples.get(locale.language)
-        if self.example_source and example:
+        worked = self.examples.get(locale.code) or self.examples.get(locale.language)
+        if example and self.example_source and worked:
             msgs.append({"role": "user", "content": self._user(self.example_source, locale, "")})
-            msgs.append({"role": "assistant", "content": example})
+            msgs.append({"role": "assistant", "content": worked})
         msgs.append({"role": "user", "content": self._user(source, locale, limit)})
         return tuple(msgs)
 
@@ -123,3 +127,51 @@ def load_templates(directory: Path | None = None) -> dict[str, PromptTemplate]:
     if missing:
         raise LocalizeError(f"{directory}: no prompt template for {', '.join(missing)}")
     return found
+
+
+@dataclass(frozen=True)
+class Telltale:
+    source: re.Pattern  # the worked example's words; any of them in a product's text explains a rewrite
+    rewrites: re.Pattern  # how the examples render them
+    words: tuple[str, ...] = ()  # the rewrites as listed
+
+
+def _word_start(words: Sequence[str]) -> re.Pattern:
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w.casefold()) for w in words) + ")")
+
+
+@cache
+def load_telltales(directory: Path | None = None) -> tuple[Telltale, ...]:
+    """prompts/examples.telltales.toml: the words that show a worked example was copied."""
+    path = (directory or prompts_dir()) / "examples.telltales.toml"
+    if not path.is_file():
+        return ()
+    try:
+        entries = tomllib.loads(path.read_text(encoding="utf-8")).get("telltale", [])
+        return tuple(
+            Telltale(_word_start(e["source"]), _word_start(e["rewrites"]), tuple(e["rewrites"])) for e in entries
+        )
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise LocalizeError(f"{path}: invalid telltale list: {exc}") from exc
+
+
+@cache
+def _any_rewrite(telltales: tuple[Telltale, ...]) -> re.Pattern:
+    return re.compile("|".join(t.rewrites.pattern for t in telltales) or "(?!)")
+
+
+def copied_example(output: str, source: str, telltales: Sequence[Telltale] | None = None) -> list[str]:
+    """The worked example's words in `output` that its `source` does not explain
+    ("mochila" in a yoga mat's text); empty when none. Runs on every answer,
+    so one pass finds whether any rewrite is there at all."""
+    telltales = load_telltales() if telltales is None else tuple(telltales)
+    out = output.casefold()
+    if not _any_rewrite(telltales).search(out):
+        return []
+    src = source.casefold()
+    found = []
+    for t in telltales:
+        if t.source.search(src):
+            continue
+        found += [m.group(0) for m in t.rewrites.finditer(out)]  # casefolded: "mochila"
+    return list(dict.fromkeys(found))
