@@ -170,3 +170,143 @@ def test_keep_terms_come_back_in_titles_even_when_repairs_fail(catalog, glossary
     assert title.startswith("Nordvik AeroTrail X2 ") and title.count("Nordvik") == 1
     assert stats.glossary["es"]["keep_missing"] == 0
     assert len(engine.repair_turns) >= 1  # the model got its chance first
+
+
+TWO_TERMS = """source,target,locale,kind,case_sensitive,note
+Nordvik,,,keep,true,brand
+base layer,capa base,es,term,false,
+wool,lana,es,term,false,
+"""
+
+
+def _two_term_catalog(tmp_path, title):
+    g = tmp_path / "two.csv"
+    g.write_text(TWO_TERMS, encoding="utf-8")
+    return write_csv(tmp_path / "c.csv", [["Handle", "Title"], ["a", title]]), g
+
+
+def test_a_second_lock_round_locks_every_term_when_the_first_drops_one(tmp_path):
+    """The embedded model, given "QX1 keten QX2" with one term locked, answered
+    "QX1 - QX2": the locked term came back, the other was lost. The second
+    round locks every term of the piece."""
+    catalog, g = _two_term_catalog(tmp_path, "Nordvik wool base layer")
+
+    def answer(kind, locale, source):
+        if source == "QX1 lana capa base":
+            return "[es] QX1 lana base layer"  # first answer: one term its own way
+        if "lana" in source:
+            return "[es] QX1 QX2"  # one term locked: the other dropped
+        return f"[es] {source}"
+
+    engine = RepairingEngine(first=answer)
+    _, stats = go(catalog, g, engine)
+    assert [r.source for r in engine.requests] == ["QX1 lana capa base", "QX1 lana QX2", "QX2"]
+    out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
+    assert out[0]["Title_es"] == "[es] Nordvik lana capa base"
+    assert stats.glossary["es"]["terminology_accuracy"] == 1.0 and stats.repairs == 2
+
+
+def test_a_repair_that_costs_a_number_is_not_kept(tmp_path):
+    catalog, g = _two_term_catalog(tmp_path, "Nordvik base layer 200")
+
+    def answer(kind, locale, source):
+        if source.endswith("capa base 200"):
+            return "[es] QX1 base layer 200"  # the term missed, the number kept
+        return "[es] " + source.replace(" 200", "")  # every locked answer drops the number
+
+    engine = RepairingEngine(first=answer, obeys_repairs=False)
+    _, stats = go(catalog, g, engine)
+    # The first answer and the lock round; one term, so no second lock round (it would be the same request).
+    assert [r.source for r in engine.requests] == ["QX1 capa base 200", "QX2 200"]
+    out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
+    assert out[0]["Title_es"] == "[es] Nordvik base layer 200"
+    report = read_csv(catalog.with_name("c.localized.report.csv"))
+    assert [r[3] for r in report[1:]] == ["term_missing"]  # flagged, not traded for a lost number
+
+
+class ExampleCopyingEngine(RepairingEngine):
+    """Copies the prompt's worked example ("420D nylon", a code the product
+    lacks) whenever the example is in the chat, as the 1.5B model did for a
+    yoga mat's page; `always` copies it anyway."""
+
+    def __init__(self, *, always=False, copy="{answer} 420D nylon", retry="{answer}"):
+        super().__init__()
+        self.always = always
+        self.copy, self.retry = copy, retry
+        self.chat_lengths = []
+
+    def generate(self, requests, on_result=None):
+        self.chat_lengths += [len(r.messages) for r in requests]
+        gens = super().generate(requests)
+        out = []
+        for i, (req, gen) in enumerate(zip(requests, gens)):
+            with_example = any(m["role"] == "assistant" for m in req.messages)
+            if with_example or self.always:
+                gen = Generation(text=self.copy.format(answer=gen.text), completion_tokens=3)
+            else:
+                gen = Generation(text=self.retry.format(answer=gen.text), completion_tokens=3)
+            if on_result:
+                on_result(i, gen)
+            out.append(gen)
+        return out
+
+
+def test_an_answer_that_would_be_withheld_is_retried_without_the_worked_example(catalog, glossary):
+    engine = ExampleCopyingEngine()
+    _, stats = go(catalog, glossary, engine)
+    # First answers: system, the example's turn pair, the text; the banned claim's repair turn (+2);
+    # then the retries of both withheld answers: system and text only.
+    assert engine.chat_lengths == [4, 4, 6, 2, 2]
+    out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
+    assert out[1]["Title_es"] == "[es] AeroTrail X2 trail shoe by Nordvik"
+    report = read_csv(catalog.with_name("c.localized.report.csv"))
+    assert not any(r[3] == "new_code" for r in report[1:])
+    assert stats.repairs >= 2
+
+
+def test_a_withheld_cell_counts_as_unmet_in_the_run_and_in_eval(tmp_path, glossary):
+    """The run's glossary numbers are the written catalog's: a cell left empty
+    keeps none of its brands and realizes none of its terms, as `localize
+    eval` reads the same file."""
+    from localize.eval.run import EvalOptions, evaluate
+
+    catalog = write_csv(tmp_path / "c.csv", [
+        ["Handle", "Title"],
+        ["a", "Nordvik merino base layer"],
+        ["b", "AeroTrail X2 trail shoe by Nordvik base layer"],
+    ])
+    engine = ExampleCopyingEngine(always=True)
+    _, stats = go(catalog, glossary, engine)
+    out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
+    assert [r["Title_es"] for r in out] == ["", ""]
+    g = stats.glossary["es"]
+    assert (g["terms_required"], g["terms_realized"]) == (2, 0)
+    assert (g["keep_required"], g["keep_missing"]) == (3, 3)
+    result = evaluate(EvalOptions(path=catalog.with_name("c.localized.csv"), glossaries=(glossary,), quiet=True,
+                                  metrics=("chrF",)))
+    es = result.locales["es"]
+    assert (es.terms_expected, es.terms_found) == (2, 0)
+    keep_rows = [v for r in result.rows for v in r.violations if v[0] == "keep_missing"]
+    assert len(keep_rows) == 3
+
+
+def test_an_answer_that_copied_the_worked_example_is_asked_again_and_flagged_if_it_still_does(tmp_path, glossary):
+    """The 1.5B model opened a yoga mat's Spanish text with the example's
+    "Mochila de senderismo" (a hiking backpack). Not unsafe, so published,
+    but asked again without the example, and flagged when that copies too."""
+    catalog = write_csv(tmp_path / "c.csv", [["Handle", "Title"], ["a", "Ro 4 mm Yoga Mat"]])
+    engine = ExampleCopyingEngine(copy="Mochila de senderismo {answer}")
+    go(catalog, glossary, engine)
+    assert engine.chat_lengths == [4, 2]
+    assert as_dicts(read_csv(catalog.with_name("c.localized.csv")))[0]["Title_es"] == "[es] Ro 4 mm Yoga Mat"
+
+    for stubborn in (
+        ExampleCopyingEngine(copy="Mochila de senderismo {answer}", always=True),  # copies again
+        ExampleCopyingEngine(copy="Mochila de senderismo {answer}", retry="[es] Ro Yoga Mat"),  # loses "4 mm"
+    ):
+        go(catalog, glossary, stubborn)
+        out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
+        assert out[0]["Title_es"] == "Mochila de senderismo [es] Ro 4 mm Yoga Mat"  # the first answer, kept
+        report = read_csv(catalog.with_name("c.localized.report.csv"))
+        assert [(r[3], r[4]) for r in report[1:]] == [
+            ("example_copied", "words of the prompt's worked example, not of this product: mochila, senderismo")]

@@ -95,16 +95,17 @@ class Constraints:
             masked = replace(masked, text=inject(masked.text, terms))
         return Prepared(masked, terms, lg.bans, lg.keep)
 
-    def lock(self, text: str, locale: str, missing: list[Entry]) -> Prepared:
-        """As `prepare`, with the `missing` terms locked as placeholders that
-        restore to their targets (the other terms injected as usual). Terms
-        that could not be locked stay named in the prompt."""
+    def lock(self, text: str, locale: str, missing: list[Entry], *, lock_all: bool = False) -> Prepared:
+        """As `prepare`, with the `missing` terms (`lock_all`: every term of
+        the text) locked as placeholders that restore to their targets, the
+        other terms injected as usual. Terms that could not be locked stay
+        named in the prompt."""
         lg = self._locale(locale)
         if lg is None:
             return self.prepare(text, locale)
         masked = mask(text, lg.keep)
         terms = lg.terms_in(text)
-        locked, done = lock_terms(masked, [e for e in terms if e in missing])
+        locked, done = lock_terms(masked, [e for e in terms if lock_all or e in missing])
         rest = [e for e in terms if e not in done]
         if rest and self.inject_terms:
             locked = replace(locked, text=inject(locked.text, rest))

@@ -25,8 +25,8 @@ from localize.text.cleanup import clean_output, problems
 from localize.text.html import has_text, split_blocks
 from localize.text.locales import Locale
 from localize.text.markets import Market
-from localize.text.prompts import PromptTemplate
-from localize.text.safety import defuse, vet
+from localize.text.prompts import PromptTemplate, copied_example
+from localize.text.safety import WITHHELD, defuse, forget_verdicts, validate_output, vet
 
 Key = tuple[str, int | None, str, str]  # (kind, max_chars, locale, source piece)
 
@@ -148,7 +148,8 @@ class BatchTranslator:
         limit = cell.max_chars if len(cell.pieces) == 1 else None
         return (cell.kind, limit, locale.code, piece.strip())
 
-    def _request(self, key: Key, locale: Locale, prepared: Prepared | None = None) -> GenerationRequest:
+    def _request(self, key: Key, locale: Locale, prepared: Prepared | None = None, *,
+                 example: bool = True) -> GenerationRequest:
         kind, limit, _, text = key
         template = self.templates[kind]
         if prepared is None:
@@ -158,7 +159,7 @@ class BatchTranslator:
         messages = template.messages(
             defuse(prepared.text), locale, limit,  # product text is data: no control tokens, no delimiters
             terms=[(e.source, e.target) for e in prepared.prompt_terms],
-            placeholders=list(prepared.masked.placeholders),
+            placeholders=list(prepared.masked.placeholders), example=example,
         )
         return GenerationRequest(
             messages=messages, max_tokens=max_tokens, bad_words=tuple(e.source for e in prepared.bans),
@@ -259,6 +260,7 @@ class BatchTranslator:
         if self.constraints:
             self._repair_glossary(fresh, sent, locale_by_code)
         self._shorten(fresh, sent, locale_by_code)
+        self._retry_off_source(fresh, sent, locale_by_code)
         if self.constraints:
             self._last_resort_keep(fresh)
         for key, outcome in fresh.items():
@@ -277,6 +279,7 @@ class BatchTranslator:
         for cell in cells:
             for locale in self.locales:
                 results[(cell.row, cell.field.column, locale.code)] = self._assemble(cell, locale, fresh)
+        forget_verdicts()
         return results
 
     def _from_store(self, cells: Sequence[_Cell]) -> dict[Key, Outcome]:
@@ -306,23 +309,29 @@ class BatchTranslator:
 
     def _repair_glossary(self, fresh: dict[Key, Outcome], sent: dict[Key, GenerationRequest],
                          locales: dict[str, Locale]) -> None:
-        """Repair rounds for glossary misses, one per kind of miss; a repaired
-        answer is kept only when it leaves fewer problems. A missed mandated
-        term: the piece is translated again with that term locked
-        (constraints.py says why). Then what is still wrong (a kept term lost,
+        """Repair rounds for glossary misses; a repaired answer is kept only
+        when it leaves fewer problems. A missed mandated term: the piece is
+        translated again with that term locked (constraints.py says why); if
+        a term is still missing after that (the model dropped a word it had
+        right: "QX1 keten QX2" came back "QX1 - QX2"), once more with every
+        term of the piece locked. Then what is still wrong (a kept term lost,
         a banned word, a term that could not be locked): the model sees its
         answer and the list of fixes."""
-        locked_round = []
-        for key, outcome in fresh.items():
-            if outcome.text is None:
-                continue
-            check = self._check(key, outcome)
-            if check.missing_terms:
-                locked = self.constraints.lock(key[3], key[2], check.missing_terms)
-                if locked.locked:
-                    locked_round.append((key, check, locked, self._request(key, locales[key[2]], locked)))
-        self._repair_round(fresh, sent, locked_round)
-        relocked = {key for key, *_ in locked_round}
+        tried: dict[Key, set] = {}  # the term sets already locked for a piece
+        for lock_all in (False, True):
+            todo = []
+            for key, outcome in fresh.items():
+                if outcome.text is None or (lock_all and key not in tried):
+                    continue
+                check = self._check(key, outcome)
+                if not check.missing_terms:
+                    continue
+                locked = self.constraints.lock(key[3], key[2], check.missing_terms, lock_all=lock_all)
+                if locked.locked and set(locked.locked) != tried.get(key):
+                    tried[key] = set(locked.locked)
+                    todo.append((key, check, locked, self._request(key, locales[key[2]], locked)))
+            self._repair_round(fresh, sent, todo)
+        relocked = set(tried)
         fix_round = []
         for key, outcome in fresh.items():
             if outcome.text is None:
@@ -339,7 +348,9 @@ class BatchTranslator:
         self._repair_round(fresh, sent, fix_round)
 
     def _repair_round(self, fresh, sent, todo) -> None:
-        """Send (key, check before, locked Prepared or None, request) repairs; keep what improved."""
+        """Send (key, check before, locked Prepared or None, request) repairs; keep an answer
+        with fewer problems, glossary and other (numbers, tags, length) together, and no
+        more glossary problems."""
         if not todo:
             return
         requests = [request for *_, request in todo]
@@ -347,8 +358,13 @@ class BatchTranslator:
         self.repairs += len(requests)
         for (key, check, locked, request), gen in zip(todo, self._follow_up(requests)):
             repaired = self._outcome(key, gen, locked)
-            if repaired.text is None or len(self._check(key, repaired, locked).issues) >= len(check.issues):
+            if repaired.text is None:
                 continue
+            more_misses = len(self._check(key, repaired, locked).issues) > len(check.issues)
+            if more_misses or self._problems(key, repaired, locked) >= self._problems(key, fresh[key]):
+                continue  # a term gained must not cost a number, a tag or another term
+            if self._off_source(key, repaired.text) and not self._off_source(key, fresh[key].text):
+                continue  # a glossary miss is flagged and published; a withheld cell is empty
             fresh[key] = repaired
             if locked is not None:  # later rounds (fixes, shorten, last resort) work from this attempt
                 self._prepared[key], sent[key] = locked, request
@@ -368,6 +384,53 @@ class BatchTranslator:
                 self._on_request_done()
 
         return self.backend.generate(requests, on_result=finished)
+
+    def _problems(self, key: Key, outcome: Outcome, prepared: Prepared | None = None) -> int:
+        """Glossary misses plus lost numbers and tags: what a repair must lower
+        (length is the shorten round's to judge)."""
+        glossary = len(self._check(key, outcome, prepared).issues) if self.constraints else 0
+        return glossary + len(problems(outcome.text, key[3], key[0], None))
+
+    def _withheld(self, key: Key, text: str | None) -> list[str]:
+        """The safety problems (text/safety.py) that would leave this piece's cell empty."""
+        if not text:
+            return []
+        return [code for code, _ in validate_output(text, key[3], key[2], key[0]) if code in WITHHELD]
+
+    def _retry_off_source(self, fresh: dict[Key, Outcome], sent: dict[Key, GenerationRequest],
+                          locales: dict[str, Locale]) -> None:
+        """One fresh try, without the worked example, for an answer that copied
+        from it or that the safety checks would withhold. On the example
+        catalog these were a small model's slips, not attacks: the example's
+        "Mochila de senderismo" opening a yoga mat's text, its "420D nylon" in
+        a page, a stray "<<<". A different prompt gets a different greedy
+        answer; it is kept when clean and, unless the first would be withheld,
+        no worse (a garbled text that lost "4 mm" and three terms is no fix
+        for a yoga mat's "Mochila de senderismo ... 4 mm"). It is vetted like
+        any answer (the cell is vetted again when assembled), so a steered
+        model gains nothing from a second chance but a second withheld answer."""
+        todo = []
+        for key, outcome in fresh.items():
+            if outcome.text is None or not self._off_source(key, outcome.text):
+                continue
+            prepared = self._prepared.get(key) or self.constraints.prepare(key[3], key[2])
+            todo.append((key, prepared, self._request(key, locales[key[2]], prepared, example=False)))
+        if not todo:
+            return
+        self.model_calls += len(todo)
+        self.repairs += len(todo)
+        for (key, prepared, request), gen in zip(todo, self._follow_up([r for *_, r in todo])):
+            retried = self._outcome(key, gen, prepared)
+            if retried.text is None or self._off_source(key, retried.text):
+                continue
+            worse = self._problems(key, retried, prepared) > self._problems(key, fresh[key])
+            if worse and not self._withheld(key, fresh[key].text):
+                continue  # a copied example is flagged and published; a worse text would be too
+            fresh[key] = retried
+            self._prepared[key], sent[key] = prepared, request
+
+    def _off_source(self, key: Key, text: str) -> bool:
+        return bool(copied_example(text, key[3]) or self._withheld(key, text))
 
     def _last_resort_keep(self, fresh: dict[Key, Outcome]) -> None:
         """A title, label or one-line text (image alt text) that still lacks a
@@ -408,12 +471,14 @@ class BatchTranslator:
         self.repairs += len(requests)
         for (key, outcome), gen in zip(todo, self._follow_up(requests)):
             shorter = self._outcome(key, gen)
-            if shorter.text and len(shorter.text.strip()) < len(outcome.text.strip()):
+            if shorter.text and len(shorter.text.strip()) < len(outcome.text.strip()) \
+                    and not self._withheld(key, shorter.text):
                 fresh[key] = shorter
 
     def _assemble(self, cell: _Cell, locale: Locale, fresh: dict[Key, Outcome]) -> CellResult:
         if cell.refused:
             self.failures += 1
+            self._count_unpublished(cell, locale)
             return CellResult(None, [("failed", cell.refused)], failed=True)
         out: list[str] = []
         checks: list[Check] = []
@@ -425,6 +490,7 @@ class BatchTranslator:
             outcome = fresh.get(key) or self.memory.get(key)
             if outcome is None or outcome.text is None:
                 self.failures += 1
+                self._count_unpublished(cell, locale)
                 reason = outcome.error if outcome else "no result"
                 return CellResult(None, [("failed", reason)], failed=True, attempts=outcome.attempts if outcome else 0)
             lead = piece[: len(piece) - len(piece.lstrip())]
@@ -437,7 +503,26 @@ class BatchTranslator:
         if any(cell.needs):  # what a steered model wrote is withheld or sanitized (text/safety.py)
             value, issues = vet(value, cell.source, locale, cell.kind)
             issues += problems(value, cell.source, cell.kind, cell.max_chars) if value is not None else []
+            copied = copied_example(value, cell.source) if value is not None else []
+            if copied:
+                issues.append(("example_copied", "words of the prompt's worked example, not of this product: "
+                                                 + ", ".join(dict.fromkeys(copied))))
+        if value is None:  # withheld: the report says why; the glossary counts what was published
+            self._count_unpublished(cell, locale)
+            return CellResult(value, issues)
         for check in checks:  # counted per cell: a term in 100 rows is 100 required occurrences
             self.glossary_totals[locale.code].add(check)
             issues.extend(check.issues)
         return CellResult(value, issues)
+
+    def _count_unpublished(self, cell: _Cell, locale: Locale) -> None:
+        """A cell left empty (failed, refused or withheld) realizes none of its
+        terms and keeps none of its kept terms: the run's glossary numbers are
+        those of the catalog it writes, as `localize eval` reads them."""
+        if not self.constraints:
+            return
+        for piece, need in zip(cell.pieces, cell.needs):
+            if need or cell.refused:
+                text = piece.strip()
+                check = self.constraints.check("", text, self.constraints.prepare(text, locale.code), locale.code)
+                self.glossary_totals[locale.code].add(check)

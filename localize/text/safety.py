@@ -476,6 +476,21 @@ def validate_output(output: str, source: str, locale, kind: str, identifier=None
     """
     if not output.strip():
         return []
+    if identifier is None:  # the pipeline judges a piece, then its cell: the same text twice for most cells
+        return list(_validate_cached(output, source, _language_code(locale), kind))
+    return _validate(output, source, _language_code(locale), kind, identifier)
+
+
+@lru_cache(maxsize=8192)  # emptied after each batch (forget_verdicts): it holds a batch's texts, no more
+def _validate_cached(output: str, source: str, language: str, kind: str) -> tuple[tuple[str, str], ...]:
+    return tuple(_validate(output, source, language, kind, None))
+
+
+def forget_verdicts() -> None:
+    _validate_cached.cache_clear()
+
+
+def _validate(output: str, source: str, language: str, kind: str, identifier) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     is_html = kind == "html" or looks_like_html(source)
     marks = markup_findings(output, source)
@@ -497,7 +512,6 @@ def validate_output(output: str, source: str, locale, kind: str, identifier=None
     echo = prompt_echo(output, source)
     if echo:
         found.append(("prompt_echo", f"the model repeated its instructions: {echo}"))
-    language = _language_code(locale)
     ratio = length_ratio(out_text, src_text, language) or (_block_ratio(output, source, language) if is_html else None)
     if ratio:
         found.append(("length_ratio", ratio))
