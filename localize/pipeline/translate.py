@@ -360,8 +360,9 @@ class BatchTranslator:
             repaired = self._outcome(key, gen, locked)
             if repaired.text is None:
                 continue
-            more_misses = len(self._check(key, repaired, locked).issues) > len(check.issues)
-            if more_misses or self._problems(key, repaired, locked) >= self._problems(key, fresh[key]):
+            misses, before = len(self._check(key, repaired, locked).issues), len(check.issues)
+            no_better = self._problems(key, repaired.text, misses) >= self._problems(key, fresh[key].text, before)
+            if misses > before or no_better:
                 continue  # a term gained must not cost a number, a tag or another term
             if self._off_source(key, repaired.text) and not self._off_source(key, fresh[key].text):
                 continue  # a glossary miss is flagged and published; a withheld cell is empty
@@ -385,11 +386,13 @@ class BatchTranslator:
 
         return self.backend.generate(requests, on_result=finished)
 
-    def _problems(self, key: Key, outcome: Outcome, prepared: Prepared | None = None) -> int:
+    def _problems(self, key: Key, text: str, glossary_misses: int) -> int:
         """Glossary misses plus lost numbers and tags: what a repair must lower
         (length is the shorten round's to judge)."""
-        glossary = len(self._check(key, outcome, prepared).issues) if self.constraints else 0
-        return glossary + len(problems(outcome.text, key[3], key[0], None))
+        return glossary_misses + len(problems(text, key[3], key[0], None))
+
+    def _misses(self, key: Key, outcome: Outcome, prepared: Prepared | None = None) -> int:
+        return len(self._check(key, outcome, prepared).issues) if self.constraints else 0
 
     def _withheld(self, key: Key, text: str | None) -> list[str]:
         """The safety problems (text/safety.py) that would leave this piece's cell empty."""
@@ -423,7 +426,8 @@ class BatchTranslator:
             retried = self._outcome(key, gen, prepared)
             if retried.text is None or self._off_source(key, retried.text):
                 continue
-            worse = self._problems(key, retried, prepared) > self._problems(key, fresh[key])
+            worse = (self._problems(key, retried.text, self._misses(key, retried, prepared))
+                     > self._problems(key, fresh[key].text, self._misses(key, fresh[key])))
             if worse and not self._withheld(key, fresh[key].text):
                 continue  # a copied example is flagged and published; a worse text would be too
             fresh[key] = retried

@@ -133,7 +133,6 @@ def load_templates(directory: Path | None = None) -> dict[str, PromptTemplate]:
 class Telltale:
     source: re.Pattern  # the worked example's words; any of them in a product's text explains a rewrite
     rewrites: re.Pattern  # how the examples render them
-    words: tuple[str, ...] = ()  # the rewrites as listed
 
 
 def _word_start(words: Sequence[str]) -> re.Pattern:
@@ -148,9 +147,7 @@ def load_telltales(directory: Path | None = None) -> tuple[Telltale, ...]:
         return ()
     try:
         entries = tomllib.loads(path.read_text(encoding="utf-8")).get("telltale", [])
-        return tuple(
-            Telltale(_word_start(e["source"]), _word_start(e["rewrites"]), tuple(e["rewrites"])) for e in entries
-        )
+        return tuple(Telltale(_word_start(e["source"]), _word_start(e["rewrites"])) for e in entries)
     except (tomllib.TOMLDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise LocalizeError(f"{path}: invalid telltale list: {exc}") from exc
 
