@@ -310,3 +310,41 @@ def test_an_answer_that_copied_the_worked_example_is_asked_again_and_flagged_if_
         report = read_csv(catalog.with_name("c.localized.report.csv"))
         assert [(r[3], r[4]) for r in report[1:]] == [
             ("example_copied", "words of the prompt's worked example, not of this product: mochila, senderismo")]
+
+
+def test_a_repair_that_copies_the_worked_example_is_not_kept(catalog, glossary):
+    """A lock round fixed the term but opened with the example's "Mochila"
+    (the 1.5B model wrote "Mochila ligera QX1 ..." for a trail shoe): the
+    first answer, with its term flagged, beats a text about a backpack."""
+    def answer(kind, locale, source):
+        if re.search(r"merino QX\d", source):  # the lock round: term locked in, example copied out
+            return f"Mochila [{locale}] {source}"
+        return _ignores_injected_terms(kind, locale, source)
+
+    engine = RepairingEngine(first=answer, obeys_repairs=False)
+    go(catalog, glossary, engine)
+    out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
+    assert out[0]["Title_es"] == "[es] Nordvik merino base layer, best seller"
+    report = read_csv(catalog.with_name("c.localized.report.csv"))
+    assert ("1", "term_missing") in {(r[0], r[3]) for r in report[1:]}
+    assert not any(r[3] == "example_copied" for r in report[1:])
+    assert any("merino QX" in r.source for r in engine.requests)  # the lock round was tried
+
+
+def test_a_shorter_answer_that_would_be_withheld_is_not_kept(tmp_path, glossary):
+    """The shorten round keeps a shorter answer only if it can be published."""
+    catalog = write_csv(tmp_path / "c.csv", [["Handle", "SEO Title"], ["a", "Merino " + "wool " * 20 + "crew"]])
+
+    class CodeWhenShortening(RepairingEngine):
+        def generate(self, requests, on_result=None):
+            gens = super().generate(requests, on_result)
+            return [Generation(text="Lana 420D") if "over the limit" in r.messages[-1]["content"] else g
+                    for r, g in zip(requests, gens)]
+
+    engine = CodeWhenShortening()
+    go(catalog, glossary, engine)
+    assert len(engine.requests) == 1  # kept from the start, the withheld answer needed no second try
+    out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
+    assert out[0]["SEO Title_es"].startswith("[es] Merino wool")  # the long answer, flagged too_long
+    report = read_csv(catalog.with_name("c.localized.report.csv"))
+    assert [r[3] for r in report[1:]] == ["too_long"]
