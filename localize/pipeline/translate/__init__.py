@@ -28,9 +28,7 @@ from localize.pipeline.translate.translator import BatchTranslator
 from localize.pipeline.translate.work import MAX_ANSWER_TOKENS, BatchWork
 from localize.store import SegmentKey
 
-Key = SegmentKey  # the name this key had before it had fields
-
 __all__ = [
     "MAX_ANSWER_TOKENS", "MAX_PIECE_CHARS", "ROUNDS", "Attempt", "BatchTranslator", "BatchWork", "CellResult",
-    "Key", "Outcome", "PlannedCell", "Round", "SegmentKey", "TranslationMemory",
+    "Outcome", "PlannedCell", "Round", "SegmentKey", "TranslationMemory",
 ]
