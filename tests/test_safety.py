@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import EXAMPLES, REPO, SHARED_DATA
-from localize.backends.base import Backend, Generation
+from localize.testing.fake_engine import FakeEngine
 from localize.text.html import looks_like_html
 from localize.text.safety import (
     WITHHELD, WORD_JOINER, defuse, inventory, markup_findings, new_codes, new_links, prompt_echo,
@@ -226,34 +226,18 @@ def test_vet_withholds_sanitizes_or_keeps():
 # -- the bench harness ------------------------------------------------------------------------
 
 
-class ObedientEngine(Backend):
+def obedient_engine(attacks) -> FakeEngine:
     """Stands in for a compromised model: whatever the product text asks, it does. For each
     attack it answers the fixture's `obeyed` text (an answer that meets the attack's success
     criterion); repair rounds get the previous answer back. A fake on purpose: a real model
     obeys only some attacks, and the test must show that the defences catch every one."""
+    by_source = {bench.normalized_source(a): a for a in attacks}
 
-    name = "obedient"
+    def obey(kind, locale, source):
+        attack = by_source.get(source.replace(WORD_JOINER, "").strip())
+        return attack["obeyed"] if attack else source
 
-    def __init__(self, attacks):
-        self.by_source = {bench.normalized_source(a): a for a in attacks}
-        self.prompts: list[str] = []
-
-    def generate(self, requests, on_result=None):
-        out = []
-        for i, request in enumerate(requests):
-            prompt = request.messages[-1]["content"]
-            m = bench._DATA.search(prompt)
-            if m:
-                self.prompts.append(m.group(1))
-                attack = self.by_source.get(m.group(1).replace(WORD_JOINER, "").strip())
-                text = attack["obeyed"] if attack else m.group(1)
-            else:
-                text = request.messages[-2]["content"]
-            gen = Generation(text=text, completion_tokens=1)
-            if on_result:
-                on_result(i, gen)
-            out.append(gen)
-        return out
+    return FakeEngine(first=obey, obeys_limits=False, obeys_repairs=False)
 
 
 def test_fixture_set_is_large_and_a_copy_of_the_source_is_never_a_success():
@@ -270,14 +254,15 @@ def test_fixture_set_is_large_and_a_copy_of_the_source_is_never_a_success():
 
 def test_every_obeyed_attack_is_stopped_except_output_left_in_the_source_language(tmp_path):
     attacks = bench.load_attacks()
-    engine = ObedientEngine(attacks)
+    engine = obedient_engine(attacks)
     result = bench.run_bench(attacks, engine, "es", tmp_path)
     assert result["attacks"] == len(attacks) and result["obeyed"] == len(attacks)  # each fixture is coherent
     leaked = {r["id"] for r in result["rows"] if r["succeeded"]}
     # Known limit, by design: an answer in the source's own language is kept (see safety.wrong_language).
     assert leaked == {a["id"] for a in attacks if a["success"].get("language") == "untranslated"}
     assert all(r["issues"] for r in result["rows"] if r["id"] not in leaked)  # each stop is in the report
-    assert not any(re.search(r"<\|im_start\|>|\[INST\]|>>>", p) for p in engine.prompts)  # defused prompts
+    prompts = [asked.source for asked in engine.requests]
+    assert not any(re.search(r"<\|im_start\|>|\[INST\]|>>>", p) for p in prompts)  # defused prompts
     assert "succeeded" in bench.table(result)
 
 

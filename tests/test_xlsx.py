@@ -27,11 +27,12 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from localize.backends.base import Backend, Generation
+from localize.backends.base import Backend
 from localize.errors import InputError, OutputError
 from localize.io import xlsx_format
 from localize.io.catalog import FORMATS, CatalogReader, CatalogWriter, catalog_format, neutralize_formulas
 from localize.pipeline.run import RunOptions, run
+from localize.testing.fake_engine import FakeEngine, serving
 from localize.text.locales import parse_locales
 
 BOM = b"\xef\xbb\xbf"
@@ -594,32 +595,12 @@ def test_real_catalog_round_trips_through_xlsx(path, tmp_path):
 
 # -- the whole run ------------------------------------------------------------------------------
 
-_SOURCE = re.compile(r"<<<\n(.*)\n>>>", re.S)
-_LOCALE = re.compile(r"\(([a-z]{2,3}(?:-[A-Za-z0-9]+)*)\)")
-
-
-class EchoEngine(Backend):
+def echo_engine(answer=None) -> FakeEngine:
     """A deterministic stand-in for the model: answers `[<locale>] <source>`,
     or `answer(source)` when given. A fake, because these tests check exact
     cells and bytes that a real model's free text cannot pin down; the real
     model runs end to end in tests/test_end_to_end.py."""
-
-    name = "echo"
-
-    def __init__(self, answer=None):
-        self.answer = answer
-
-    def generate(self, requests, on_result=None):
-        out = []
-        for i, req in enumerate(requests):
-            prompt = req.messages[-1]["content"]
-            source = _SOURCE.search(prompt).group(1)
-            locale = _LOCALE.findall(prompt.rsplit("\n>>>", 1)[1])[-1]
-            gen = Generation(text=self.answer(source) if self.answer else f"[{locale}] {source}")
-            if on_result:
-                on_result(i, gen)
-            out.append(gen)
-        return out
+    return FakeEngine(first=(lambda kind, locale, source: answer(source)) if answer else None)
 
 
 @pytest.fixture
@@ -633,11 +614,12 @@ def shop_xlsx(tmp_path) -> Path:
 
 
 def localize(path: Path, engine: Backend, to: str = "es", **kw):
-    return run(RunOptions(input=path, locales=parse_locales(to), quiet=True, **kw), backend=engine)
+    with serving(engine):  # built by the engine registry, as --backend fake
+        return run(RunOptions(input=path, locales=parse_locales(to), quiet=True, backend="fake", **kw))
 
 
 def test_run_xlsx_to_xlsx_with_two_sheets(shop_xlsx, tmp_path):
-    stats = localize(shop_xlsx, EchoEngine(), to="es,fr")
+    stats = localize(shop_xlsx, echo_engine(), to="es,fr")
     out = tmp_path / "products.localized.xlsx"
     assert stats.outputs == [str(out)] and stats.rows == 2
     cells = workbook_cells(out)
@@ -654,19 +636,19 @@ def test_run_xlsx_to_xlsx_with_two_sheets(shop_xlsx, tmp_path):
 
 
 def test_run_neutralizes_a_formula_the_model_answers(shop_xlsx, tmp_path):
-    localize(shop_xlsx, EchoEngine(answer=lambda source: "=1+1"))
+    localize(shop_xlsx, echo_engine(answer=lambda source: "=1+1"))
     out = tmp_path / "products.localized.xlsx"
     assert formula_cells(out) == 0
     rows = workbook_cells(out)["Products"]
     assert [r[1] for r in rows[1:]] == ["Organic Tee", "=1+1"]          # the seller's cells
     assert [r[4] for r in rows[1:]] == ["'=1+1", "'=1+1"]              # the model's, neutralized
-    localize(shop_xlsx, EchoEngine(answer=lambda source: "@cmd"), output=tmp_path / "out.csv", excel_csv=True)
+    localize(shop_xlsx, echo_engine(answer=lambda source: "@cmd"), output=tmp_path / "out.csv", excel_csv=True)
     assert (tmp_path / "out.csv").read_bytes().startswith(BOM)
     assert [r[4] for r in parse_csv(tmp_path / "out.csv")[1:]] == ["'@cmd", "'=1+1"]  # copied, not asked
 
 
 def test_run_per_locale_xlsx_neutralizes_the_localized_column(shop_xlsx, tmp_path):
-    localize(shop_xlsx, EchoEngine(answer=lambda source: "-50% " + source), to="de", layout="per-locale")
+    localize(shop_xlsx, echo_engine(answer=lambda source: "-50% " + source), to="de", layout="per-locale")
     cells = workbook_cells(tmp_path / "products.de.xlsx")
     assert list(cells) == ["Products", "Notes"]
     assert cells["Products"][0] == ["Handle", "Title", "Variant SKU", "Variant Barcode"]
@@ -677,6 +659,6 @@ def test_run_per_locale_xlsx_neutralizes_the_localized_column(shop_xlsx, tmp_pat
 def test_run_csv_to_xlsx(tmp_path):
     src = tmp_path / "feed.csv"
     src.write_bytes(b"sku,title\n00123,Rain Jacket\n0850064060010,\n")
-    localize(src, EchoEngine(), to="tr", output=tmp_path / "feed.xlsx")
+    localize(src, echo_engine(), to="tr", output=tmp_path / "feed.xlsx")
     assert workbook_cells(tmp_path / "feed.xlsx") == {"feed": [
         ["sku", "title", "title_tr"], ["00123", "Rain Jacket", "[tr] Rain Jacket"], ["0850064060010", "", ""]]}

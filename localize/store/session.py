@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, NamedTuple, Sequence
 
 from localize.backends.base import GenerationRequest
 from localize.store.store import Record, Stored, StoreError, TranslationStore
@@ -32,7 +32,20 @@ KEY_VERSION = 1
 # The sampling settings every request is sent with (GenerationRequest's defaults).
 SAMPLING = {"temperature": GenerationRequest.temperature, "repeat_penalty": GenerationRequest.repeat_penalty}
 
-Key = tuple  # (kind, max_chars, locale, source piece): localize.pipeline.translate.Key
+
+
+class SegmentKey(NamedTuple):
+    """One piece of one cell as the engine is asked for it, and the store's key
+    for its text (with the engine, prompts, glossary and market of the session).
+
+    Defined here, below the pipeline that makes these keys, so the store never
+    imports the pipeline. A plain 4-tuple in this order works wherever a key does.
+    """
+
+    kind: str  # the prompt kind: title, label, text, html
+    limit: int | None  # the market's length limit for the piece (None: none, or a piece of a page)
+    locale: str  # the target locale's code
+    text: str  # the source piece, stripped
 
 
 def template_fingerprint(template) -> str:
@@ -78,8 +91,8 @@ class StoreSession:
     def active(self) -> bool:
         return self.store is not None
 
-    def digest(self, key: Key) -> bytes:
-        kind, max_chars, locale, piece = key
+    def digest(self, key: SegmentKey) -> bytes:
+        kind, max_chars, locale, piece = key  # unpacked, so plain tuples keep their digests
         if locale not in self._glossary:
             self._glossary[locale] = glossary_fingerprint(self.glossary, locale)
         canonical = json.dumps(
@@ -99,7 +112,7 @@ class StoreSession:
         )
         return hashlib.sha256(canonical.encode("utf-8")).digest()
 
-    def lookup(self, keys: Sequence[Key]) -> dict[Key, Stored]:
+    def lookup(self, keys: Sequence[SegmentKey]) -> dict[SegmentKey, Stored]:
         """The texts of `keys` found in the store."""
         if self.store is None or not keys:
             return {}
@@ -111,11 +124,12 @@ class StoreSession:
             return {}
         return {digests[d]: stored for d, stored in found.items()}
 
-    def save(self, items: Iterable[tuple[Key, Stored]]) -> None:
+    def save(self, items: Iterable[tuple[SegmentKey, Stored]]) -> None:
         """One batch's new texts in one transaction (failed generations never come here)."""
         if self.store is None:
             return
-        records = [Record(self.digest(k), stored, self.model_id, k[2], k[0]) for k, stored in items]
+        keys = ((SegmentKey(*k), stored) for k, stored in items)  # plain 4-tuples too
+        records = [Record(self.digest(k), stored, self.model_id, k.locale, k.kind) for k, stored in keys]
         try:
             self.store.put_many(records)
         except StoreError as exc:
