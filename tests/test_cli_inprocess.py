@@ -252,3 +252,29 @@ def test_signature_in_the_summary(project, runner, stub):
     result = runner.invoke(app, ["catalog.csv", "--backend", "vllm", "--endpoint", stub])
     assert result.exit_code == 0, result.output
     assert "localize: signature: engine:vllm|model:" in result.stderr
+
+
+def test_each_part_of_the_signature_changes_it():
+    import dataclasses
+
+    from localize.glossary import Entry, Glossary
+    from localize.pipeline.signature import run_signature
+    from localize.store import KEY_VERSION
+    from localize.text.prompts import load_templates
+
+    templates = load_templates()
+    title = templates["title"]
+    edited = {**templates, "title": dataclasses.replace(title, system=title.system + " Be brief.")}
+    keep = Glossary([Entry("Nordvik", "", None, "keep", True)])
+    base = dict(engine="vllm", model_id="vllm:Qwen/Qwen2.5-7B-Instruct", templates=templates, glossary=None,
+                market="generic")
+    variants = [base, {**base, "engine": "vllm-offline"}, {**base, "model_id": "vllm:Qwen/Qwen2.5-14B-Instruct"},
+                {**base, "templates": edited}, {**base, "glossary": keep}, {**base, "market": "amazon"}]
+    signatures = [run_signature(**v) for v in variants]
+    assert len(set(signatures)) == len(variants)
+    assert signatures[0] == run_signature(**base)
+    assert signatures[0].startswith("engine:vllm|model:Qwen/Qwen2.5-7B-Instruct|prompts:")
+    assert signatures[0].endswith(f"|glossary:none|market:generic|store:v{KEY_VERSION}")
+    # A model id's long hashes are cut short: the signature stays one readable line.
+    embedded = run_signature(**{**base, "engine": "embedded", "model_id": "embedded:m.gguf:sha256=" + "ab12" * 8})
+    assert "|model:m.gguf:sha256=ab12ab|" in embedded
