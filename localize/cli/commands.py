@@ -9,69 +9,39 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
 
 import typer
 
 from localize.cli import options as o
-from localize.cli.options import (
-    ENGINE, GLOSSARY, INPUT, OUTPUT, SCORING, STORE, AsJson, Backend, Cache, Endpoint, Glossaries, Market,
-    MaxInFlight, Model, Parallel, Quiet, Retries, Threads, Timeout,
-)
+
 
 def translate_cmd(
     ctx: typer.Context,
-    catalog: Annotated[Path, typer.Argument(
-        help="Catalog file: .csv, .tsv, .parquet or .xlsx (its first sheet is localized, the others are kept).",
-        show_default=False, metavar="CATALOG")],
-    *,  # keyword-only: the options may then be listed in panel order, defaults or not
-    fields: Annotated[Optional[str], typer.Option(
-        "--fields", rich_help_panel=INPUT,
-        help="Columns to localize, comma-separated, optionally with a role: 'Title,Blurb=description'. "
-             "Default: detected from the header.")] = None,
-    encoding: Annotated[Optional[str], typer.Option(
-        "--encoding", show_default=False, rich_help_panel=INPUT,
-        help="Text encoding of a CSV/TSV catalog: cp1252, latin-1, gb18030, shift_jis, ... Default: UTF-8, or "
-             "detected (and said so) when the file is not UTF-8. Output is always UTF-8.")] = None,
-    to: Annotated[str, typer.Option(
-        "--to", "-t", help="Target locales, comma-separated: es,fr,tr,pt-BR.", rich_help_panel=OUTPUT)],
-    output: Annotated[Optional[Path], typer.Option(
-        "--output", "-o", rich_help_panel=OUTPUT,
-        help="Output file (default: <stem>.localized.<ext> beside the input); with --layout per-locale a folder "
-             "or a path containing {locale}.")] = None,
-    layout: Annotated[str, typer.Option(
-        "--layout", rich_help_panel=OUTPUT,
-        help="columns: add <column>_<locale> columns; per-locale: one drop-in file per locale.")] = "columns",
-    market: Market = "generic",
-    excel: Annotated[bool, typer.Option(
-        "--excel", rich_help_panel=OUTPUT,
-        help="CSV/TSV output for Excel: start it with a UTF-8 byte-order mark so accents and non-Latin text "
-             "open correctly.")] = False,
-    overwrite: Annotated[bool, typer.Option(
-        "--overwrite/--no-overwrite", rich_help_panel=OUTPUT,
-        help="Shopify Translate & Adapt files: also replace translations that exist.")] = False,
-    quiet: Quiet = False,
-    as_json: AsJson = False,
-    backend: Backend = "auto",
-    model: Model = None,
-    batch_rows: Annotated[Optional[int], typer.Option(
-        "--batch-rows", min=1, rich_help_panel=ENGINE,
-        help="Rows read and submitted per batch (default 256; with --backend vllm, 4 x --max-in-flight so the "
-             "server stays full).")] = None,
-    endpoint: Endpoint = None,
-    max_in_flight: MaxInFlight = 256,
-    timeout: Timeout = 300.0,
-    retries: Retries = 5,
-    threads: Threads = None,
-    parallel: Parallel = None,
-    glossary: Glossaries = None,
-    strict: Annotated[bool, typer.Option(
-        "--strict/--no-strict", rich_help_panel=GLOSSARY,
-        help="Exit with code 6 when glossary violations remain after repair.")] = False,
-    cache: Cache = None,
-    no_cache: Annotated[bool, typer.Option(
-        "--no-cache", rich_help_panel=STORE,
-        help="Neither read nor write the translation store: generate every text.")] = False,
+    catalog: o.Catalog,
+    *,  # keyword-only: the options are listed in panel order, defaults or not
+    fields: o.Fields = None,
+    encoding: o.Encoding = None,
+    to: o.TargetLocales,
+    output: o.OutputFile = None,
+    layout: o.Layout = "columns",
+    market: o.Market = "generic",
+    excel: o.Excel = False,
+    overwrite: o.Overwrite = False,
+    quiet: o.Quiet = False,
+    as_json: o.AsJson = False,
+    backend: o.Backend = "auto",
+    model: o.Model = None,
+    batch_rows: o.BatchRows = None,
+    endpoint: o.Endpoint = None,
+    max_in_flight: o.MaxInFlight = 256,
+    timeout: o.Timeout = 300.0,
+    retries: o.Retries = 5,
+    threads: o.Threads = None,
+    parallel: o.Parallel = None,
+    glossary: o.Glossaries = None,
+    strict: o.Strict = False,
+    cache: o.Cache = None,
+    no_cache: o.NoCache = False,
 ):
     """Localize a catalog (the main form: [bold]localize CATALOG --to es,fr,tr[/bold]).
 
@@ -101,51 +71,28 @@ def translate_cmd(
 
 def eval_cmd(
     ctx: typer.Context,
-    path: Annotated[Optional[Path], typer.Argument(
-        help="A dev set (id,kind,en,es,...) or a localized catalog with <column>_<locale> columns.",
-        show_default=False, metavar="PATH")] = None,
+    path: o.EvalPath = None,
     *,
-    hyp: Annotated[Optional[Path], typer.Option(
-        "--hyp", rich_help_panel=INPUT, help="Line file of outputs (one segment a line); needs --locale.")] = None,
-    ref: Annotated[Optional[Path], typer.Option(
-        "--ref", rich_help_panel=INPUT, help="Line file of references, aligned with --hyp.")] = None,
-    src: Annotated[Optional[Path], typer.Option(
-        "--src", rich_help_panel=INPUT, help="Line file of sources, aligned with --hyp.")] = None,
-    locale: Annotated[Optional[str], typer.Option(
-        "--locale", rich_help_panel=INPUT, help="Locale of the --hyp lines: es, ja, pt-BR.")] = None,
-    to: Annotated[Optional[str], typer.Option(
-        "--to", "-t", rich_help_panel=INPUT,
-        help="Locales to evaluate, or with --run to localize into (default: every locale column of the file).")
-    ] = None,
-    limit: Annotated[Optional[int], typer.Option(
-        "--limit", min=1, rich_help_panel=INPUT,
-        help="A CI-sized subset: the first N rows of each kind of a dev set (title, html); of a catalog or line "
-             "files, the first N rows.")] = None,
-    gates: Annotated[Optional[Path], typer.Option(
-        "--gates", rich_help_panel=SCORING, help="Thresholds (TOML, e.g. eval/gates.toml): exit 1 when one fails.")
-    ] = None,
-    metrics: Annotated[str, typer.Option(
-        "--metrics", rich_help_panel=SCORING,
-        help="Corpus metrics, comma-separated. TER is slow on long (paragraph) segments; leave it out to save time.")
-    ] = "BLEU,chrF,chrF++,TER",
-    as_json: AsJson = False,
-    markdown: Annotated[Optional[Path], typer.Option(
-        "--markdown", rich_help_panel=OUTPUT, help="Also write a Markdown report here.")] = None,
-    html: Annotated[Optional[Path], typer.Option(
-        "--html", rich_help_panel=OUTPUT, help="Also write a self-contained HTML report here.")] = None,
-    market: Market = "generic",
-    output: Annotated[Optional[Path], typer.Option(
-        "--output", "-o", rich_help_panel=OUTPUT,
-        help="--run: keep the localized dev set here (re-score it later without a model).")] = None,
-    quiet: Quiet = False,
-    run_: Annotated[bool, typer.Option(
-        "--run", rich_help_panel=ENGINE, help="Localize the dev set's source with --backend first, then score it.")
-    ] = False,
-    backend: Backend = "auto",
-    model: Model = None,
-    endpoint: Endpoint = None,
-    threads: Threads = None,
-    glossary: Glossaries = None,
+    hyp: o.HypLines = None,
+    ref: o.RefLines = None,
+    src: o.SrcLines = None,
+    locale: o.HypLocale = None,
+    to: o.EvalLocales = None,
+    limit: o.Limit = None,
+    gates: o.Gates = None,
+    metrics: o.Metrics = "BLEU,chrF,chrF++,TER",
+    as_json: o.AsJson = False,
+    markdown: o.MarkdownReport = None,
+    html: o.HtmlReport = None,
+    market: o.Market = "generic",
+    output: o.DevSetOutput = None,
+    quiet: o.Quiet = False,
+    run_: o.RunFirst = False,
+    backend: o.Backend = "auto",
+    model: o.Model = None,
+    endpoint: o.Endpoint = None,
+    threads: o.Threads = None,
+    glossary: o.Glossaries = None,
 ):
     """Score translation quality and gate on it: sacrebleu scores with signatures, reference-free checks.
 

@@ -1,9 +1,10 @@
-"""Option definitions shared by `localize translate` and `localize eval`, the help
-panels they are shown in, and the one rule about engine-specific options.
+"""Every option of `localize translate` and `localize eval`, the help panels they
+are shown in, and the one rule about engine-specific options.
 
-An option that means the same thing in both commands is defined once here, so
-its help cannot drift. Every option declares its flag names: the Python
-parameter name never becomes a flag by accident.
+An option that means the same thing in both commands is defined once here
+(the first block), so its help cannot drift; the commands' own follow. Every
+option declares its flag names: a Python parameter name never becomes a flag
+by accident.
 """
 
 from __future__ import annotations
@@ -69,6 +70,82 @@ ConfigPath = Annotated[Optional[Path], typer.Option(
     "--config", show_default=False,
     help="Option defaults from this TOML file instead of ./localize.toml or \\[tool.localize] in ./pyproject.toml "
          "(read before the rest of the line, so it may stand anywhere in it).")]
+
+# -- translate only --------------------------------------------------------------------------
+
+Catalog = Annotated[Path, typer.Argument(
+    help="Catalog file: .csv, .tsv, .parquet or .xlsx (its first sheet is localized, the others are kept).",
+    show_default=False, metavar="CATALOG")]
+Fields = Annotated[Optional[str], typer.Option(
+    "--fields", rich_help_panel=INPUT,
+    help="Columns to localize, comma-separated, optionally with a role: 'Title,Blurb=description'. "
+         "Default: detected from the header.")]
+Encoding = Annotated[Optional[str], typer.Option(
+    "--encoding", show_default=False, rich_help_panel=INPUT,
+    help="Text encoding of a CSV/TSV catalog: cp1252, latin-1, gb18030, shift_jis, ... Default: UTF-8, or "
+         "detected (and said so) when the file is not UTF-8. Output is always UTF-8.")]
+TargetLocales = Annotated[str, typer.Option(
+    "--to", "-t", help="Target locales, comma-separated: es,fr,tr,pt-BR.", rich_help_panel=OUTPUT)]
+OutputFile = Annotated[Optional[Path], typer.Option(
+    "--output", "-o", rich_help_panel=OUTPUT,
+    help="Output file (default: <stem>.localized.<ext> beside the input); with --layout per-locale a folder "
+         "or a path containing {locale}.")]
+Layout = Annotated[str, typer.Option(
+    "--layout", rich_help_panel=OUTPUT,
+    help="columns: add <column>_<locale> columns; per-locale: one drop-in file per locale.")]
+Excel = Annotated[bool, typer.Option(
+    "--excel", rich_help_panel=OUTPUT,
+    help="CSV/TSV output for Excel: start it with a UTF-8 byte-order mark so accents and non-Latin text "
+         "open correctly.")]
+Overwrite = Annotated[bool, typer.Option(
+    "--overwrite/--no-overwrite", rich_help_panel=OUTPUT,
+    help="Shopify Translate & Adapt files: also replace translations that exist.")]
+BatchRows = Annotated[Optional[int], typer.Option(
+    "--batch-rows", min=1, rich_help_panel=ENGINE,
+    help="Rows read and submitted per batch (default 256; with --backend vllm, 4 x --max-in-flight so the "
+         "server stays full).")]
+Strict = Annotated[bool, typer.Option(
+    "--strict/--no-strict", rich_help_panel=GLOSSARY,
+    help="Exit with code 6 when glossary violations remain after repair.")]
+NoCache = Annotated[bool, typer.Option(
+    "--no-cache", rich_help_panel=STORE, help="Neither read nor write the translation store: generate every text.")]
+
+# -- eval only --------------------------------------------------------------------------------
+
+EvalPath = Annotated[Optional[Path], typer.Argument(
+    help="A dev set (id,kind,en,es,...) or a localized catalog with <column>_<locale> columns.",
+    show_default=False, metavar="PATH")]
+HypLines = Annotated[Optional[Path], typer.Option(
+    "--hyp", rich_help_panel=INPUT, help="Line file of outputs (one segment a line); needs --locale.")]
+RefLines = Annotated[Optional[Path], typer.Option(
+    "--ref", rich_help_panel=INPUT, help="Line file of references, aligned with --hyp.")]
+SrcLines = Annotated[Optional[Path], typer.Option(
+    "--src", rich_help_panel=INPUT, help="Line file of sources, aligned with --hyp.")]
+HypLocale = Annotated[Optional[str], typer.Option(
+    "--locale", rich_help_panel=INPUT, help="Locale of the --hyp lines: es, ja, pt-BR.")]
+EvalLocales = Annotated[Optional[str], typer.Option(
+    "--to", "-t", rich_help_panel=INPUT,
+    help="Locales to evaluate, or with --run to localize into (default: every locale column of the file).")]
+Limit = Annotated[Optional[int], typer.Option(
+    "--limit", min=1, rich_help_panel=INPUT,
+    help="A CI-sized subset: the first N rows of each kind of a dev set (title, html); of a catalog or line "
+         "files, the first N rows.")]
+Gates = Annotated[Optional[Path], typer.Option(
+    "--gates", rich_help_panel=SCORING, help="Thresholds (TOML, e.g. eval/gates.toml): exit 1 when one fails.")]
+Metrics = Annotated[str, typer.Option(
+    "--metrics", rich_help_panel=SCORING,
+    help="Corpus metrics, comma-separated. TER is slow on long (paragraph) segments; leave it out to save time.")]
+MarkdownReport = Annotated[Optional[Path], typer.Option(
+    "--markdown", rich_help_panel=OUTPUT, help="Also write a Markdown report here.")]
+HtmlReport = Annotated[Optional[Path], typer.Option(
+    "--html", rich_help_panel=OUTPUT, help="Also write a self-contained HTML report here.")]
+DevSetOutput = Annotated[Optional[Path], typer.Option(
+    "--output", "-o", rich_help_panel=OUTPUT,
+    help="--run: keep the localized dev set here (re-score it later without a model).")]
+RunFirst = Annotated[bool, typer.Option(
+    "--run", rich_help_panel=ENGINE, help="Localize the dev set's source with --backend first, then score it.")]
+
+# -- the one rule about engines ----------------------------------------------------------------
 
 # The options only one engine reads: anything else given them is told so (auto may pick either).
 ENGINE_OF_OPTION = {
