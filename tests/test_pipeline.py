@@ -164,8 +164,10 @@ def test_failed_segment_keeps_row_and_is_reported(tmp_path):
     assert not (tmp_path / "boots.localized.report.csv").exists()
     errors = read_csv(tmp_path / "boots.localized.errors.csv")
     assert stats.errors == str(tmp_path / "boots.localized.errors.csv")
-    assert errors == [["row", "column", "locale", "reason", "attempts"],
-                      ["2", "title", "es", "fake engine failure", "1"], ["2", "title", "fr", "fake engine failure", "1"]]
+    assert errors == [["row", "column", "locale", "reason", "attempts", "signature"],
+                      ["2", "title", "es", "fake engine failure", "1", stats.signature],
+                      ["2", "title", "fr", "fake engine failure", "1", stats.signature]]
+    assert stats.signature.startswith("engine:")
 
 
 def test_text_too_large_for_one_request_is_reported_not_sent(tmp_path):

@@ -30,6 +30,7 @@ class RunStats:
     report: str | None = None
     errors: str | None = None  # `<output stem>.errors.csv`: segments the engine gave no output for
     store: str | None = None  # the translation store file; None with --no-cache
+    signature: str = ""  # engine, model, prompts, glossary, market, store keys (localize.pipeline.signature)
 
     @property
     def glossary_violations(self) -> int:
@@ -55,12 +56,17 @@ class RunStats:
 
 class _SidecarCSV:
     """A CSV beside the output, opened on its first row so clean runs leave no
-    file behind; written to a temp file and renamed at the end like the main output."""
+    file behind; written to a temp file and renamed at the end like the main output.
 
-    HEADER: list[str] = []
+    The run's signature is the last column, the same on every row: a report read
+    later (or beside another run's) says which settings produced it, and the file
+    stays plain CSV that any spreadsheet opens."""
 
-    def __init__(self, path: Path):
+    HEADER: list[str] = []  # the last column is always "signature", filled in by _write
+
+    def __init__(self, path: Path, signature: str = ""):
         self.path = path
+        self.signature = signature
         self._file = None
         self._tmp = None
         self._writer = None
@@ -72,7 +78,7 @@ class _SidecarCSV:
             self._file = os.fdopen(fd, "w", encoding="utf-8", newline="")
             self._writer = csv.writer(self._file)
             self._writer.writerow(self.HEADER)
-        self._writer.writerow(row)
+        self._writer.writerow([*row, self.signature])
         self.count += 1
 
     def commit(self) -> Path | None:
@@ -98,7 +104,7 @@ class ErrorLog(_SidecarCSV):
     their cell is left empty (the row is kept) and a rerun generates them again.
     Separate from the quality report, which flags outputs that exist."""
 
-    HEADER = ["row", "column", "locale", "reason", "attempts"]
+    HEADER = ["row", "column", "locale", "reason", "attempts", "signature"]
 
     def add(self, row: int, column: str, locale: str, reason: str, attempts: int) -> None:
         self._write([row, column, locale, reason, attempts])
@@ -111,13 +117,13 @@ class IssueReport(_SidecarCSV):
     Row numbers count data rows from 1 (the header is not a row), in both files.
     """
 
-    HEADER = ["row", "column", "locale", "issue", "detail"]
+    HEADER = ["row", "column", "locale", "issue", "detail", "signature"]
 
-    def __init__(self, path: Path, errors_path: Path | None = None):
-        super().__init__(path)
+    def __init__(self, path: Path, errors_path: Path | None = None, *, signature: str = ""):
+        super().__init__(path, signature)
         self.rows: set[int] = set()
         stem = path.name.removesuffix(".report.csv")
-        self.errors = ErrorLog(errors_path or path.with_name(f"{stem}.errors.csv"))
+        self.errors = ErrorLog(errors_path or path.with_name(f"{stem}.errors.csv"), signature)
 
     def add(self, row: int, column: str, locale: str, issue: str, detail: str) -> None:
         self._write([row, column, locale, issue, detail])
