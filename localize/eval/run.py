@@ -33,8 +33,8 @@ from localize.eval.scores import METRICS, Score, corpus_scores, scores_with_sent
 from localize.text.html import looks_like_html
 from localize.text.locales import Locale, parse_locale, parse_locales
 from localize.text.markets import load_market
+from localize.text.prompts import KINDS  # one prompt template per segment kind
 
-KINDS = ("title", "html", "text", "label")
 KIND_ROLE = {"title": "title", "html": "description", "text": "description", "label": "option_value"}
 ID_COLUMN, KIND_COLUMN = "id", "kind"  # `id` is the row id, never Indonesian: name that column id-ID
 PREPROCESS = "html rows: text only (each tag becomes a space, entities decoded, whitespace collapsed)"
