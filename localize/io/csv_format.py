@@ -27,12 +27,15 @@ import polars as pl
 
 from localize.errors import InputError, OutputError
 from localize.io import text_encoding
+from localize.io.csv_oversize import OversizedCell, find_oversized_cell
 
 DELIMITERS = {"csv": ",", "tsv": "\t"}
 _DELIMITER_NAMES = {",": "','", ";": "';'", "\t": "tab"}
 
-# A cell longer than this is almost certainly an unterminated quote that is
-# swallowing the rest of the file; stop before it eats all memory.
+# The most one cell may hold (in characters). Longer is almost always an
+# unterminated quote swallowing the rest of the file, and the limit stops it
+# before it eats all memory; a cell that really is longer is told apart
+# (localize.io.csv_oversize) and refused with its own message.
 FIELD_LIMIT = 16 * 1024 * 1024
 _RESAVE = "re-save it as UTF-8 (e.g. Excel: File > Save As > 'CSV UTF-8')"
 
@@ -219,6 +222,10 @@ class CsvSource:
     def _csv_error(self, err: csv.Error, row: int | None, line: int, lines_before: int) -> InputError:
         text = str(err)
         column = None
+        if "field larger than field limit" in text:
+            oversized = self._oversized_cell(lines_before)
+            if oversized is not None and oversized.closed:
+                return self._too_large(oversized.field, row)
         if "unexpected end of data" in text or "field larger than field limit" in text:
             # The open quote swallowed everything after it, so only the row
             # where it started is meaningful, not the current line.
@@ -232,6 +239,20 @@ class CsvSource:
         else:
             msg = f"not valid CSV (line {line}: {text})"
         return InputError(self.path, msg, row=row, column=column)
+
+    def _oversized_cell(self, lines_before: int) -> OversizedCell | None:
+        with self._open(errors="localize-mark") as text:
+            for _ in range(lines_before):
+                text.readline()
+            return find_oversized_cell(text, self.delimiter, FIELD_LIMIT)
+
+    def _too_large(self, field: int, row: int | None) -> InputError:
+        limit = f"{FIELD_LIMIT:,} characters ({FIELD_LIMIT // (1024 * 1024)} MB), the most one cell may hold"
+        if row is None:
+            return InputError(self.path, f"header name {field + 1} is longer than {limit}")
+        column = _short(self.columns[field]) if field < len(self.columns) else None
+        where = "this cell" if column is not None else f"cell {field + 1} of this row"
+        return InputError(self.path, f"{where} is longer than {limit}", row=row, column=column)
 
     def _unclosed_quote_column(self, lines_before: int) -> str | None:
         """The column whose quote never closes: re-reads the first physical
