@@ -22,7 +22,9 @@ traceback, and
     text decoded with the case's true encoding, not by localize's reader.
     Every input column comes back identical to that decoding, in order,
     followed by the generated `<column>_es` columns, none of which starts
-    with a character a spreadsheet would run as a formula.
+    with a character a spreadsheet would run as a formula; and each
+    record's text comes back as written, the new cells appended
+    (tests/raw_diff.py).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ import pytest
 from hostile_corpus import CASES, Case, running_as_root, write_corpus
 from localize.cli.app import main
 from localize.testing.stub_server import running_stub_server
+from raw_diff import assert_only_added_fields_differ
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -172,6 +175,11 @@ def check_processed(case: Case, path: Path, out: Path, code: int, stdout: str, s
         assert got[:width] == want, f"row {number}: an untouched column changed"
         for value in got[width:]:
             assert not value.startswith(FORMULA_TRIGGERS), f"row {number}: {value[:40]!r}"
+    if case.table is None and out.suffix == path.suffix:
+        # byte for byte: each record's text as written (in UTF-8), then the new cells
+        text = data.decode(case.source_encoding).removeprefix("\ufeff")
+        out_text = raw_out.decode("utf-8").removeprefix("\ufeff")
+        assert_only_added_fields_differ(text, out_text, case.delimiter, len(generated))
 
 
 def _cases(expect_ok: bool):

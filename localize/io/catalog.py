@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from localize.errors import InputError, OutputError, UsageError
 from localize.io.csv_format import DELIMITERS, CsvDialect, CsvSink, CsvSource
+from localize.io.csv_raw import RawBatch
 from localize.io.input_file import PipeCopy, input_kind
 from localize.io.parquet_format import ParquetSink, ParquetSource, from_arrow, output_schema
 from localize.io.stale_temps import make_temp
@@ -170,6 +171,16 @@ class CatalogReader:
                     self._row_count = self._source.count_rows(strict=strict)
         return self._row_count
 
+    @property
+    def raw_header(self) -> str | None:
+        """A CSV/TSV input's header line as written (for byte-preserving output)."""
+        return self._source.raw_header if isinstance(self._source, CsvSource) else None
+
+    @property
+    def raw_batch(self) -> RawBatch | None:
+        """The raw records of the batch last yielded by a CSV/TSV input."""
+        return self._source.raw_batch if isinstance(self._source, CsvSource) else None
+
     def polars_schema(self) -> dict[str, pl.DataType]:
         if self.arrow_schema is None:
             return {name: pl.String() for name in self.columns}
@@ -216,6 +227,7 @@ class CatalogWriter:
     def __init__(self, path, *, like: CatalogReader, extra_columns: list[str],
                  generated_columns: list[str] | None = None, excel_csv: bool = False):
         self.path = Path(path)
+        self._like = like
         _check_destination(self.path)
         try:
             self.format = catalog_format(self.path)
@@ -249,7 +261,10 @@ class CatalogWriter:
                 delimiter = src.delimiter if like.format == self.format else DELIMITERS[self.format]
                 self.dialect = CsvDialect(delimiter, src.line_terminator, src.bom or excel_csv)
                 dtypes = like.polars_schema()
-                self._sink = CsvSink(self._tmp.fh, self.columns, self.dialect, dtypes, self.path)
+                # Same format and delimiter: every record comes back as it was read (csv_raw).
+                raw_header = like.raw_header if delimiter == src.delimiter and like.dialect else None
+                self._sink = CsvSink(self._tmp.fh, self.columns, self.dialect, dtypes, self.path,
+                                     raw_header=raw_header, input_columns=len(like.columns))
         except OSError as e:
             self._tmp.discard()
             raise _write_error(self.path, e) from None
@@ -265,7 +280,10 @@ class CatalogWriter:
         if self.generated_columns:
             batch = neutralize_formulas(batch, self.generated_columns)
         try:
-            self._sink.write(batch)
+            if isinstance(self._sink, CsvSink):
+                self._sink.write(batch, self._like.raw_batch)
+            else:
+                self._sink.write(batch)
         except OSError as e:
             raise _write_error(self.path, e) from None
 
