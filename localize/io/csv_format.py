@@ -31,7 +31,7 @@ import polars as pl
 from localize.errors import InputError, OutputError
 from localize.io import text_encoding
 from localize.io.csv_oversize import OversizedCell, find_oversized_cell
-from localize.io.csv_raw import LineRecorder, RawBatch, header_text, records_text
+from localize.io.csv_raw import LineRecorder, RawBatch, header_text, quoted_cells, records_text
 
 DELIMITERS = {"csv": ",", "tsv": "\t"}
 _DELIMITER_NAMES = {",": "','", ";": "';'", "\t": "tab"}
@@ -380,8 +380,12 @@ class CsvSink:
             new, old = batch.get_column(name), raw.frame.get_column(name)
             if new.dtype != pl.String or not new.fill_null("").equals(old):
                 changed[i] = (new.cast(pl.String).to_list(), old.to_list())
-        added = [batch.get_column(name).cast(pl.String).to_list() for name in self._columns[self._input_columns:]]
-        return records_text(raw.records, changed, added, self._dialect.delimiter) + raw.tail
+        delimiter, added = self._dialect.delimiter, self._columns[self._input_columns:]
+        appended = None
+        if added:
+            cells = [pl.lit(delimiter) + quoted_cells(pl.col(name), delimiter) for name in added]
+            appended = batch.select(pl.concat_str(cells).alias("appended")).get_column("appended").to_list()
+        return records_text(raw.records, changed, appended, delimiter, self._input_columns) + raw.tail
 
     def _write(self, frame: pl.DataFrame, **kw) -> None:
         frame.write_csv(self._fh, separator=self._dialect.delimiter,

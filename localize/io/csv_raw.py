@@ -14,6 +14,7 @@ as the same text in UTF-8, the output encoding.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Iterator
@@ -66,28 +67,21 @@ def split_terminator(record: str) -> tuple[str, str]:
     return (record[: m.start()], m.group()) if m else (record, "")
 
 
-def split_fields(text: str, delimiter: str) -> list[str]:
-    """A record's raw fields, quotes and all. `text` is one record that the
-    strict csv reader accepted, without its line ending: a field is quoted
+def split_fields(text: str, delimiter: str, width: int) -> list[str]:
+    """A record's `width` raw fields, quotes and all. `text` is one record that
+    the strict csv reader accepted, without its line ending: a field is quoted
     when it starts with a quote (a quote elsewhere is a literal character)."""
-    field = _field_pattern(delimiter)
-    fields, pos = [], 0
-    while True:
-        m = field.match(text, pos)
-        fields.append(m.group())
-        pos = m.end()
-        if pos >= len(text):
-            return fields
-        pos += 1  # the delimiter
+    return [m.group(1) for m in itertools.islice(_field_pattern(delimiter).finditer(text), width)]
 
 
 _FIELD_PATTERNS: dict[str, re.Pattern] = {}
 
 
 def _field_pattern(delimiter: str) -> re.Pattern:
+    """One field and the delimiter (or the end) after it."""
     if delimiter not in _FIELD_PATTERNS:
         d = re.escape(delimiter)
-        _FIELD_PATTERNS[delimiter] = re.compile(rf'"(?:[^"]|"")*"|[^{d}"\r\n][^{d}\r\n]*|', re.DOTALL)
+        _FIELD_PATTERNS[delimiter] = re.compile(rf'("[^"]*(?:""[^"]*)*"|[^{d}"\r\n][^{d}\r\n]*|)(?:{d}|\Z)')
     return _FIELD_PATTERNS[delimiter]
 
 
@@ -108,23 +102,35 @@ def header_text(raw_header: str, extra: list[str], delimiter: str, terminator: s
     return text + "".join(delimiter + quote(name, delimiter) for name in extra) + (ending or terminator)
 
 
-def records_text(records: list[str], changed: dict[int, tuple[list, list]], added: list[list],
-                 delimiter: str) -> str:
-    """The batch's records as they were, with changed cells replaced and added
-    cells appended. `changed`: column index -> (new values, values read) of
-    the columns where some value differs; `added`: the added columns' values."""
+def quoted_cells(column: "pl.Expr", delimiter: str) -> "pl.Expr":
+    """`quote`, column-wise in polars: the cells of an added column as CSV text."""
+    import polars as pl
+
+    text = column.cast(pl.String)
+    needs_quotes = text.str.contains_any([delimiter, '"', "\r", "\n"])
+    return (pl.when(needs_quotes).then(pl.lit('"') + text.str.replace_all('"', '""', literal=True) + pl.lit('"'))
+            .otherwise(text).fill_null(""))
+
+
+def records_text(records: list[str], changed: dict[int, tuple[list, list]], appended: list[str] | None,
+                 delimiter: str, width: int) -> str:
+    """The batch's records as they were, with changed cells replaced and the
+    added cells appended. `changed`: column index -> (new values, values read)
+    of the columns where some value differs; `appended`: per record, the added
+    cells as CSV text, each after a delimiter (see `quoted_cells`); `width`:
+    the number of fields of a record read."""
     out = []
     for row, record in enumerate(records):
-        prefix = _BLANK_LINES.match(record).group()  # blank lines are kept, not counted as rows
-        text, ending = split_terminator(record[len(prefix):])
+        prefix = _BLANK_LINES.match(record).group() if record[:1] in ("\r", "\n") else ""
+        ending = "\r\n" if record.endswith("\r\n") else record[-1:] if record[-1:] in ("\r", "\n") else ""
+        text = record[len(prefix): len(record) - len(ending)]
         swaps = [(i, new[row]) for i, (new, old) in changed.items() if (new[row] or "") != old[row]]
         if swaps:
-            fields = split_fields(text, delimiter)
+            fields = split_fields(text, delimiter, width)
             for i, value in swaps:
                 fields[i] = quote(value, delimiter)
             text = delimiter.join(fields)
-        text += "".join(delimiter + quote(values[row], delimiter) for values in added)
-        if not text:
-            text = '""'  # a lone empty cell would be a blank line, which readers skip
-        out.append(prefix + text + ending)
+        if appended is not None:
+            text += appended[row]
+        out.append(prefix + (text or '""') + ending)  # a lone empty cell would be a blank line
     return "".join(out)
