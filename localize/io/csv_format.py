@@ -385,7 +385,7 @@ class CsvSink:
         if added:
             cells = [pl.lit(delimiter) + quoted_cells(pl.col(name), delimiter) for name in added]
             appended = batch.select(pl.concat_str(cells).alias("appended")).get_column("appended").to_list()
-        return records_text(raw.records, changed, appended, delimiter, self._input_columns) + raw.tail
+        return records_text(raw.records, changed, appended, delimiter) + raw.tail
 
     def _write(self, frame: pl.DataFrame, **kw) -> None:
         frame.write_csv(self._fh, separator=self._dialect.delimiter,

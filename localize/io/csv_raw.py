@@ -67,11 +67,19 @@ def split_terminator(record: str) -> tuple[str, str]:
     return (record[: m.start()], m.group()) if m else (record, "")
 
 
-def split_fields(text: str, delimiter: str, width: int) -> list[str]:
-    """A record's `width` raw fields, quotes and all. `text` is one record that
-    the strict csv reader accepted, without its line ending: a field is quoted
-    when it starts with a quote (a quote elsewhere is a literal character)."""
-    return [m.group(1) for m in itertools.islice(_field_pattern(delimiter).finditer(text), width)]
+def split_fields(text: str, delimiter: str, count: int) -> tuple[list[str], str | None]:
+    """A record's first `count` raw fields, quotes and all, and the raw text
+    after the delimiter that follows them (None when they are all the fields).
+    `text` is one record that the strict csv reader accepted, without its line
+    ending: a field is quoted when it starts with a quote (a quote elsewhere is
+    a literal character). Splitting stops early: only cells up to the last one
+    to change need it."""
+    fields, end = [], None
+    for m in itertools.islice(_field_pattern(delimiter).finditer(text), count):
+        fields.append(m.group(1))
+        end = m
+    rest = text[end.end():] if end is not None and end.end() > end.end(1) else None
+    return fields, rest
 
 
 _FIELD_PATTERNS: dict[str, re.Pattern] = {}
@@ -113,12 +121,11 @@ def quoted_cells(column: "pl.Expr", delimiter: str) -> "pl.Expr":
 
 
 def records_text(records: list[str], changed: dict[int, tuple[list, list]], appended: list[str] | None,
-                 delimiter: str, width: int) -> str:
+                 delimiter: str) -> str:
     """The batch's records as they were, with changed cells replaced and the
     added cells appended. `changed`: column index -> (new values, values read)
     of the columns where some value differs; `appended`: per record, the added
-    cells as CSV text, each after a delimiter (see `quoted_cells`); `width`:
-    the number of fields of a record read."""
+    cells as CSV text, each after a delimiter (see `quoted_cells`)."""
     out = []
     for row, record in enumerate(records):
         prefix = _BLANK_LINES.match(record).group() if record[:1] in ("\r", "\n") else ""
@@ -126,10 +133,10 @@ def records_text(records: list[str], changed: dict[int, tuple[list, list]], appe
         text = record[len(prefix): len(record) - len(ending)]
         swaps = [(i, new[row]) for i, (new, old) in changed.items() if (new[row] or "") != old[row]]
         if swaps:
-            fields = split_fields(text, delimiter, width)
+            fields, rest = split_fields(text, delimiter, max(i for i, _ in swaps) + 1)
             for i, value in swaps:
                 fields[i] = quote(value, delimiter)
-            text = delimiter.join(fields)
+            text = delimiter.join(fields) + ("" if rest is None else delimiter + rest)
         if appended is not None:
             text += appended[row]
         out.append(prefix + (text or '""') + ending)  # a lone empty cell would be a blank line
