@@ -25,7 +25,12 @@ that accepts but never answers), with exponential backoff and jitter, waiting
 at least what a Retry-After header asks. A request that uses up its retries
 becomes a failed Generation (its `attempts` says how many were made); a server
 that stays down trips a breaker instead (see `_send`), so the run stops with
-BackendUnavailable rather than failing every remaining row.
+BackendUnavailable rather than failing every remaining row. A server that
+answers but never usefully (a wrong model name: 404 on every chat; 400 on
+every request; no content anywhere) trips a second breaker (see `_judge`).
+
+Answers are untrusted: openai_wire.py turns each into a text or a failure,
+and every server text is redacted (redaction.py) before it goes anywhere.
 
 aiohttp is imported lazily so `localize --help` stays fast.
 """
@@ -33,23 +38,29 @@ aiohttp is imported lazily so `localize --help` stays fast.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
-import os
-import random
 import threading
 import time
 from typing import NamedTuple, Sequence
 
 from localize.backends.base import Backend, Generation, GenerationRequest, OnResult
+from localize.backends.http_retry import backoff_delay, probe, raise_fd_limit, read_bounded, retryable
+from localize.backends.openai_wire import MAX_ANSWER_BYTES, build_chat_payload, http_error, parse_completion
+from localize.backends.redaction import API_KEY_VARS, redact, redact_api_keys, resolve_api_key
 from localize.errors import BackendUnavailable, LocalizeError, MissingDependency
+
+# Public names callers have always imported from here.
+__all__ = ["API_KEY_VARS", "DEFAULT_ENDPOINT", "OpenAIServerBackend", "backoff_delay", "build_chat_payload",
+           "probe", "redact_api_keys"]
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000/v1"
 
-_MAX_BACKOFF = 30.0  # seconds; caps exponential growth
-_MAX_RETRY_AFTER = 60.0  # a server asking for an hour's pause is not waited for
 _CONNECT_TIMEOUT = 10.0  # a blackholed host fails in seconds, not `timeout` minutes
 _DISCOVERY_TIMEOUT = 10.0
+# Answers that came back but were useless (4xx, malformed, empty), with not one
+# usable answer before them, after which the run stops: a catalog's first ten
+# texts all failing is a misconfigured engine, not ten bad cells.
+NOTHING_USABLE_AFTER = 10
 
 
 def _import_aiohttp():
@@ -60,145 +71,12 @@ def _import_aiohttp():
     return aiohttp
 
 
-def build_chat_payload(request: GenerationRequest, model: str) -> dict:
-    """The JSON body of one chat completion. Pure: same request, same dict."""
-    payload = {
-        "model": model,
-        "messages": list(request.messages),
-        "max_tokens": request.max_tokens,
-        "temperature": request.temperature,
-        # vLLM reads `repetition_penalty`, llama.cpp's server `repeat_penalty`;
-        # each ignores the other's field, so one payload serves both.
-        "repetition_penalty": request.repeat_penalty,
-        "repeat_penalty": request.repeat_penalty,
-    }
-    if request.stop:
-        payload["stop"] = list(request.stop)
-    if request.bad_words:
-        payload["bad_words"] = list(request.bad_words)  # vLLM sampling extension: glossary bans
-    return payload
-
-
-# Where API keys come from: the environment only, never a command-line option
-# (argv is visible to every user in `ps` and lands in shell history and CI logs).
-# Not OPENAI_API_KEY: a real OpenAI key would be sent to whatever endpoint is configured.
-# VLLM_API_KEY is what `vllm serve` itself reads for --api-key.
-API_KEY_VARS = ("LOCALIZE_API_KEY", "VLLM_API_KEY")
-
-
-def _resolve_api_key(explicit: str | None) -> str | None:
-    if explicit is not None:
-        return explicit or None
-    return next((os.environ[v] for v in API_KEY_VARS if os.environ.get(v)), None)
-
-
-def redact_api_keys(text: str) -> str:
-    """`text` with every API key from the environment replaced by ***."""
-    for var in API_KEY_VARS:
-        key = os.environ.get(var, "")
-        if len(key) >= 4:  # shorter would mangle ordinary words; no real key is that short
-            text = text.replace(key, "***")
-    return text
-
-
-def probe(endpoint: str, timeout: float = 1.0, *, api_key: str | None = None) -> bool:
-    """True when GET {endpoint}/models answers 200 with JSON. Never raises.
-
-    Plain urllib: `--backend auto` calls this before any engine is chosen, so
-    it needs neither aiohttp nor an event loop. Proxies are bypassed, as the
-    aiohttp session does (trust_env=False), so both see the same server.
-    """
-    import urllib.request
-
-    try:
-        req = urllib.request.Request(endpoint.rstrip("/") + "/models")
-        key = _resolve_api_key(api_key)
-        if key:  # a vLLM started with --api-key answers 401 without it
-            req.add_header("Authorization", f"Bearer {key}")
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(req, timeout=timeout) as resp:
-            if resp.status != 200:
-                return False
-            json.loads(resp.read())
-            return True
-    except Exception:
-        return False
-
-
-def _retry_after_seconds(value: str) -> float | None:
-    """Retry-After as seconds from now: delta-seconds or an HTTP-date (RFC 9110)."""
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None or when.tzinfo is None:
-        return None
-    return when.timestamp() - time.time()
-
-
-def backoff_delay(attempt: int, base: float, retry_after: str | None = None) -> float:
-    """Seconds to wait before retry number `attempt` (0-based)."""
-    # Jitter spreads out the hundreds of requests that failed together; it is
-    # only ever added to a server's Retry-After, which is a minimum.
-    asked = _retry_after_seconds(retry_after) if retry_after is not None else None
-    if asked is not None and asked >= 0:
-        return min(asked * random.uniform(1.0, 1.2), _MAX_RETRY_AFTER)
-    return min(_MAX_BACKOFF, base * 2**attempt) * random.uniform(0.5, 1.5)
-
-
-def _http_error(status: int, raw: bytes) -> str:
-    """`HTTP 400: <message>` from an OpenAI-style (or older vLLM-style) error body."""
-    msg = None
-    try:
-        data = json.loads(raw)
-        err = data.get("error", data) if isinstance(data, dict) else None
-        msg = err.get("message") if isinstance(err, dict) else err
-    except ValueError:
-        pass
-    if not isinstance(msg, str) or not msg:
-        msg = raw.decode("utf-8", "replace").strip() or "(empty body)"
-    return f"HTTP {status}: {msg[:500]}"
-
-
-def _parse_completion(raw: bytes) -> Generation:
-    try:
-        data = json.loads(raw)
-        choice = data["choices"][0]
-        text = choice["message"].get("content") or ""
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-        return Generation(None, error=f"malformed response: {raw[:200]!r}")
-    usage = data.get("usage") or {}
-    return Generation(
-        text,
-        completion_tokens=usage.get("completion_tokens") or 0,
-        prompt_tokens=usage.get("prompt_tokens") or 0,
-        finish_reason=choice.get("finish_reason"),
-    )
-
-
-def _raise_fd_limit(needed: int) -> None:
-    """Hundreds of sockets can exceed a 1024 soft limit; EMFILE would then look
-    exactly like a server that refuses connections."""
-    try:
-        import resource
-    except ImportError:
-        return
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = needed + 256
-    if soft != resource.RLIM_INFINITY and soft < want:
-        new = want if hard == resource.RLIM_INFINITY else min(want, hard)
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
-        except (ValueError, OSError):
-            pass
-
-
 class _ServerGone(Exception):
     """The breaker tripped: a request used up its retries while no request succeeded."""
+
+
+class _NothingUsable(Exception):
+    """The second breaker: the server answers, but no answer has been usable."""
 
 
 class _Refused(Exception):
@@ -209,7 +87,7 @@ class _Reply(NamedTuple):
     status: int | None  # None: every attempt failed with a retryable error
     raw: bytes
     attempts: int
-    error: str | None = None
+    error: str | None = None  # with a status: the answer could not be read (too large)
 
 
 class OpenAIServerBackend(Backend):
@@ -237,7 +115,7 @@ class OpenAIServerBackend(Backend):
         self.trip_after = max(10, 2 * (self.max_retries + 1))
         self.backoff_base = backoff_base
         self._model = model
-        self._api_key = _resolve_api_key(api_key)  # never in messages or repr
+        self._api_key = resolve_api_key(api_key)  # never in messages or repr
         self._url = self.endpoint + "/chat/completions"
         self._start_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -255,6 +133,9 @@ class OpenAIServerBackend(Backend):
         # attempts have failed with a retryable error since.
         self._last_success = 0.0
         self._failed_in_a_row = 0
+        # The second breaker's: usable answers, and useless ones before the first usable.
+        self._usable = 0
+        self._useless = 0
 
     def __repr__(self) -> str:
         return (
@@ -354,9 +235,17 @@ class OpenAIServerBackend(Backend):
             self._redact(f"vLLM server at {self.endpoint} stopped answering: {reason}; check the server and its log")
         )
 
+    def _no_usable_answer(self, reason: str) -> BackendUnavailable:
+        return BackendUnavailable(
+            self._redact(
+                f"vLLM server at {self.endpoint} gave no usable answer: {reason}; "
+                f"check the model name ({self._model or 'none given'}) and the server's log"
+            )
+        )
+
     def _redact(self, text: str) -> str:
-        # Servers may echo request headers in error bodies.
-        return text.replace(self._api_key, "***") if self._api_key else text
+        # Servers and gateways may echo request headers in any answer.
+        return redact(text, (self._api_key,))
 
     async def _ensure_ready(self) -> None:
         if self._ready:
@@ -368,7 +257,7 @@ class OpenAIServerBackend(Backend):
                 return
             aiohttp = self._aiohttp
             if self._session is None:
-                _raise_fd_limit(self.max_in_flight)
+                raise_fd_limit(self.max_in_flight)
                 headers = {"Content-Type": "application/json"}
                 if self._api_key:
                     headers["Authorization"] = f"Bearer {self._api_key}"
@@ -401,20 +290,23 @@ class OpenAIServerBackend(Backend):
             raise BackendUnavailable(
                 self._redact(
                     f"vLLM server at {self.endpoint} rejected the API key "
-                    f"({_http_error(status, raw)}); set LOCALIZE_API_KEY"
+                    f"({http_error(status, raw, self._redact)}); set LOCALIZE_API_KEY"
                 )
             )
         if self._model is not None:
             return  # reachable is all we need; some servers lack /models
         try:
-            if status != 200:
+            if status != 200 or reply.error:
                 raise ValueError
-            self._model = json.loads(raw)["data"][0]["id"]
-        except (ValueError, KeyError, IndexError, TypeError):
+            model = json.loads(raw)["data"][0]["id"]
+            if not isinstance(model, str) or not model.strip():
+                raise ValueError
+            self._model = model
+        except (ValueError, KeyError, IndexError, TypeError, RecursionError):
             raise BackendUnavailable(
                 self._redact(
                     f"vLLM server at {self.endpoint} names no model at GET /models "
-                    f"({_http_error(status, raw)}); give the model name explicitly"
+                    f"({reply.error or http_error(status, raw, self._redact)}); give the model name explicitly"
                 )
             ) from None
 
@@ -438,29 +330,69 @@ class OpenAIServerBackend(Backend):
         ]
         try:
             await asyncio.gather(*workers)
+            self._judge_batch(results)
         except BaseException as exc:
             for w in workers:
                 w.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
             if isinstance(exc, _ServerGone):
                 raise self._stopped_answering(str(exc)) from None
+            if isinstance(exc, _NothingUsable):
+                raise self._no_usable_answer(str(exc)) from None
             raise
         return results  # type: ignore[return-value]
 
     async def _one(self, request: GenerationRequest) -> Generation:
         payload = build_chat_payload(request, self._model)
-        body = json.dumps(payload, ensure_ascii=False).encode()  # once; retries reuse it
+        try:
+            body = json.dumps(payload, ensure_ascii=False).encode()  # once; retries reuse it
+        except UnicodeEncodeError:
+            return Generation(None, error="the request holds text that is not valid Unicode (a lone surrogate)")
         reply = await self._send("POST", self._url, body)
-        if reply.status is None:
+        if reply.status is None:  # retries used up: the first breaker's business (in _send)
             return Generation(None, error=reply.error, attempts=reply.attempts)
         if reply.status in (401, 403):  # the key was revoked or rotated mid-run: every request would fail
-            raise _ServerGone(f"the server now refuses the API key: {_http_error(reply.status, reply.raw)}")
-        if reply.status != 200:  # other 4xx: this request is wrong; retrying won't help
-            error = self._redact(_http_error(reply.status, reply.raw))
-            return Generation(None, error=error, attempts=reply.attempts)
-        gen = _parse_completion(reply.raw)
+            raise _ServerGone(f"the server now refuses the API key: {http_error(reply.status, reply.raw, self._redact)}")
+        if reply.error:
+            gen = Generation(None, error=reply.error)
+        elif reply.status != 200:  # other 4xx: this request is wrong; retrying won't help
+            gen = Generation(None, error=http_error(reply.status, reply.raw, self._redact))
+        else:
+            gen = parse_completion(reply.raw, max_tokens=request.max_tokens, redact=self._redact)
         gen.attempts = reply.attempts
+        self._judge(gen)
         return gen
+
+    def _judge(self, gen: Generation) -> None:
+        """The second breaker. Retries and the first breaker cover a server that
+        is down; this one covers a server that answers uselessly: vLLM given a
+        wrong --model accepts discovery and answers 404 to every chat, a bad
+        setting can make every request a 400, a broken gateway can strip every
+        content. Such a run would write a catalog of empty cells and exit 0.
+        Only before the first usable answer: once one came back, the engine
+        works and a failing cell is that cell's problem (the errors file)."""
+        if gen.ok and gen.text.strip():
+            self._usable += 1
+            return
+        if self._usable:
+            return
+        self._useless += 1
+        if self._useless >= NOTHING_USABLE_AFTER:
+            raise _NothingUsable(f"every request of the first {self._useless} failed, the last: "
+                                 f"{gen.error or 'an empty answer'}")
+
+    def _judge_batch(self, results: list[Generation]) -> None:
+        """A run smaller than NOTHING_USABLE_AFTER requests: a whole batch of at
+        least two, nothing usable yet, every request failing the same way (a
+        misconfiguration says the same thing to every request; a few bad cells
+        fail each for its own reason, a prompt too long by its own count)."""
+        if self._usable or len(results) < 2:
+            return
+        errors = {g.error for g in results if g is not None and not (g.ok and g.text.strip())}
+        failed = sum(1 for g in results if g is not None and not (g.ok and g.text.strip()))
+        if failed == len(results) and len(errors) == 1:
+            raise _NothingUsable(f"every request of the first {len(results)} failed: "
+                                 f"{next(iter(errors)) or 'an empty answer'}")
 
     async def _send(self, method: str, url: str, body: bytes | None = None, *, timeout=None,
                     refused_is_final: bool = False) -> _Reply:
@@ -476,7 +408,8 @@ class OpenAIServerBackend(Backend):
         succeeding and the breaker never trips.
         """
         aiohttp = self._aiohttp
-        extra = {"timeout": timeout} if timeout is not None else {}
+        # No redirects: a gateway's 3xx is not followed anywhere with our key.
+        extra = {"timeout": timeout, "allow_redirects": False} if timeout is not None else {"allow_redirects": False}
         error, retry_after, started = "not attempted", None, None
         for attempt in range(self.max_retries + 1):
             if attempt:
@@ -486,7 +419,8 @@ class OpenAIServerBackend(Backend):
                 async with self._sem:
                     started = started or time.monotonic()
                     async with self._session.request(method, url, data=body, **extra) as resp:
-                        status, raw = resp.status, await resp.read()
+                        status = resp.status
+                        raw, complete = await read_bounded(resp, MAX_ANSWER_BYTES)
                         retry_after = resp.headers.get("Retry-After")
             except aiohttp.ClientConnectorError as exc:  # refused, unknown host: nothing listens
                 if refused_is_final:
@@ -502,12 +436,14 @@ class OpenAIServerBackend(Backend):
             except aiohttp.ClientError as exc:  # e.g. a truncated body
                 error = f"{type(exc).__name__}: {exc}"
             else:
-                if status != 429 and status < 500:
+                if not retryable(status):
                     if status < 400:
                         self._last_success = time.monotonic()
                         self._failed_in_a_row = 0
-                    return _Reply(status, raw, attempt + 1)
-                error = _http_error(status, raw)
+                    too_large = None if complete or status != 200 else (
+                        f"answer larger than {MAX_ANSWER_BYTES // 2**20} MB, not read")
+                    return _Reply(status, raw, attempt + 1, too_large)
+                error = http_error(status, raw, self._redact)
             self._failed_in_a_row += 1
 
         if self._last_success < started and self._failed_in_a_row >= self.trip_after:
