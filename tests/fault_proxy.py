@@ -206,7 +206,8 @@ class FaultProxy:
             _, raw, _ = await self._upstream(method, path, headers, body)
             answer = json.loads(raw)
             max_tokens = json.loads(body).get("max_tokens") or max_tokens
-        echo = f"request headers: {headers}"
+        # Authorization first, so even an excerpt of the echo carries the key.
+        echo = f"request headers: { {'authorization': headers.get('authorization'), **headers} }"
         status, ctype, payload = hostile_answer(kind, self.rng, answer, max_tokens, echo)
         await _respond(writer, status, payload, ctype)
 

@@ -151,10 +151,14 @@ def usage_any(rng, answer, max_tokens, echo):
 
 
 def control_chars(rng, answer, max_tokens, echo):
+    """Junk between the characters of the real answer (not inside other junk:
+    an ESC inside a terminal sequence starts a new one, and what a terminal
+    would then show is no longer the answer)."""
     text = answer["choices"][0]["message"]["content"]
-    for _ in range(rng.randrange(1, 6)):
-        at = rng.randrange(len(text) + 1)
-        text = text[:at] + rng.choice(_NASTY) + text[at:]
+    junk = {rng.randrange(len(text) + 1): rng.choice(_NASTY) for _ in range(rng.randrange(1, 6))}
+    # A lone ESC before "[" or "]" starts a sequence of the answer's own characters.
+    junk = {i: j for i, j in junk.items() if not (j == "\x1b" and text[i:i + 1] in ("[", "]"))}
+    text = "".join(junk.get(i, "") + ch for i, ch in enumerate(text)) + junk.get(len(text), "")
     return 200, "application/json", _dump(_with_content(answer, text))
 
 

@@ -24,7 +24,7 @@ pytest.importorskip("aiohttp")
 from localize.testing.stub_server import running_stub_server  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fault_proxy import FaultProxy  # noqa: E402
+from fault_proxy import HOSTILE, FaultProxy  # noqa: E402
 
 SENTINEL = "sk-SENTINEL-4f2c8e1d9b7a-never-print-me"
 
@@ -101,6 +101,25 @@ def test_sentinel_key_is_sent_but_never_written(stub, tmp_path, env):
     assert len(written) > 4 and (tmp_path / "cache" / "store.sqlite") in store_files
     for path in written:
         assert SENTINEL.encode() not in path.read_bytes(), path
+
+
+def test_hostile_answers_echoing_the_key_never_write_it(stub, tmp_path, env):
+    """200 answers that cannot be parsed (HTML pages, truncated JSON, content of
+    the wrong type...) and statuses of every kind, each repeating the request's
+    headers: the errors file says what was wrong, with the key masked."""
+    catalog = write_catalog(tmp_path / "shirts.csv")
+    with FaultProxy(stub, 0.6, seed=13, chat_only=True, faults=HOSTILE) as proxy:
+        proc = cli([str(catalog), "--to", "es,fr", "--backend", "vllm", "--endpoint", proxy.url, "--timeout", "30",
+                    "--retries", "1", "--json"], env)
+    assert proc.returncode == 0, proc.stderr
+    assert proxy.authorization == {f"Bearer {SENTINEL}"} and sum(proxy.injected.values()) > 20
+    errors = (tmp_path / "shirts.localized.errors.csv").read_text()
+    assert "malformed response: " in errors and "Bearer ***" in errors
+    assert SENTINEL not in proc.stdout + proc.stderr
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert SENTINEL.encode() not in path.read_bytes(), path
+            assert SENTINEL[:12].encode() not in path.read_bytes(), path  # nor a key cut short
 
 
 def test_no_command_line_option_takes_a_key():

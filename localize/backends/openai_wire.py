@@ -25,7 +25,7 @@ MAX_ANSWER_BYTES = 4 * 1024 * 1024
 # token longer, never this long on average. More characters than this per
 # requested token means the server ignored max_tokens (or is not a model).
 MAX_CHARS_PER_TOKEN = 8
-_EXCERPT_CHARS = 120
+_EXCERPT_CHARS = 200
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 Redact = Callable[[str], str]

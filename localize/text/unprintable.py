@@ -14,12 +14,12 @@ from __future__ import annotations
 import re
 
 # Terminal escape sequences, removed whole (not only their ESC, or "[31m" would stay):
-# CSI (ESC [ or the 8-bit CSI) params intermediates final; OSC up to BEL or ESC \; ESC + one char.
+# CSI (ESC [ or the 8-bit CSI) params intermediates final; OSC up to BEL or ESC \.
 _ESCAPE_SEQUENCE = re.compile(
     "(?:\x1b\\[|\x9b)[0-?]*[ -/]*[@-~]"
-    "|\x1b\\][^\x07\x1b]*(?:\x07|\x1b\\\\)?"
-    "|\x1b[@-Z\\\\-_]"
-)
+    "|\x1b\\][^\x07\x1b]*(?:\x07|\x1b\\\\)"  # unterminated, only its number goes:
+    "|\x1b\\][0-9;]*"  # a terminal would hide the rest of the text, a listing must not lose it
+)  # Two-character ones (ESC M) lose only their ESC: the letter may be the listing's own.
 _ASTRAL_NONCHARACTERS = "".join(chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(1, 17))
 # C0 controls but tab, LF and CR; DEL and the C1 controls; noncharacters; surrogates.
 _UNPRINTABLE = re.compile(
@@ -29,10 +29,16 @@ _UNPRINTABLE = re.compile(
 _UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
+# What a terminal skips inside an escape sequence (it carries on with the
+# sequence): every character of _UNPRINTABLE but the two that start one and BEL.
+_INSIDE_SEQUENCES = re.compile("(?![\x1b\x9b\x07])" + _UNPRINTABLE.pattern)  # BEL ends an OSC
+
+
 def remove_unprintable(text: str) -> str:
     """`text` without escape sequences, control characters (tab, LF and CR
-    kept), noncharacters and lone surrogates."""
-    return _UNPRINTABLE.sub("", _ESCAPE_SEQUENCE.sub("", text))
+    kept), noncharacters and lone surrogates. A NUL inside "ESC [ 3 1 m" must
+    not leave "[31m" behind, so the sequences go after the other controls."""
+    return _UNPRINTABLE.sub("", _ESCAPE_SEQUENCE.sub("", _INSIDE_SEQUENCES.sub("", text)))
 
 
 def breaks_like_source(text: str, source: str) -> str:
