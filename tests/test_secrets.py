@@ -103,12 +103,13 @@ def test_sentinel_key_is_sent_but_never_written(stub, tmp_path, env):
         assert SENTINEL.encode() not in path.read_bytes(), path
 
 
-def test_hostile_answers_echoing_the_key_never_write_it(stub, tmp_path, env):
+@pytest.mark.parametrize("faults", [("html_page", "no_choices"), HOSTILE], ids=["unparsable-200", "every-kind"])
+def test_hostile_answers_echoing_the_key_never_write_it(stub, tmp_path, env, faults):
     """200 answers that cannot be parsed (HTML pages, truncated JSON, content of
     the wrong type...) and statuses of every kind, each repeating the request's
     headers: the errors file says what was wrong, with the key masked."""
     catalog = write_catalog(tmp_path / "shirts.csv")
-    with FaultProxy(stub, 0.6, seed=13, chat_only=True, faults=HOSTILE) as proxy:
+    with FaultProxy(stub, 0.6, seed=13, chat_only=True, faults=faults) as proxy:
         proc = cli([str(catalog), "--to", "es,fr", "--backend", "vllm", "--endpoint", proxy.url, "--timeout", "30",
                     "--retries", "1", "--json"], env)
     assert proc.returncode == 0, proc.stderr
