@@ -27,7 +27,7 @@ becomes a failed Generation (its `attempts` says how many were made); a server
 that stays down trips a breaker instead (see `_send`), so the run stops with
 BackendUnavailable rather than failing every remaining row. A server that
 answers but never usefully (a wrong model name: 404 on every chat; 400 on
-every request; no content anywhere) trips a second breaker (see `_judge`).
+every request; no content anywhere) trips a second breaker (breakers.py).
 
 Answers are untrusted: openai_wire.py turns each into a text or a failure,
 and every server text is redacted (redaction.py) before it goes anywhere.
@@ -44,23 +44,20 @@ import time
 from typing import NamedTuple, Sequence
 
 from localize.backends.base import Backend, Generation, GenerationRequest, OnResult
+from localize.backends.breakers import NOTHING_USABLE_AFTER, DownBreaker, NothingUsable, ServerGone, UselessBreaker
 from localize.backends.http_retry import backoff_delay, probe, raise_fd_limit, read_bounded, retryable
 from localize.backends.openai_wire import MAX_ANSWER_BYTES, build_chat_payload, http_error, parse_completion
 from localize.backends.redaction import API_KEY_VARS, redact, redact_api_keys, resolve_api_key
 from localize.errors import BackendUnavailable, LocalizeError, MissingDependency
 
 # Public names callers have always imported from here.
-__all__ = ["API_KEY_VARS", "DEFAULT_ENDPOINT", "OpenAIServerBackend", "backoff_delay", "build_chat_payload",
-           "probe", "redact_api_keys"]
+__all__ = ["API_KEY_VARS", "DEFAULT_ENDPOINT", "NOTHING_USABLE_AFTER", "OpenAIServerBackend", "backoff_delay",
+           "build_chat_payload", "probe", "redact_api_keys"]
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000/v1"
 
 _CONNECT_TIMEOUT = 10.0  # a blackholed host fails in seconds, not `timeout` minutes
 _DISCOVERY_TIMEOUT = 10.0
-# Answers that came back but were useless (4xx, malformed, empty), with not one
-# usable answer before them, after which the run stops: a catalog's first ten
-# texts all failing is a misconfigured engine, not ten bad cells.
-NOTHING_USABLE_AFTER = 10
 
 
 def _import_aiohttp():
@@ -69,14 +66,6 @@ def _import_aiohttp():
     except ImportError:
         raise MissingDependency("aiohttp", "vllm") from None
     return aiohttp
-
-
-class _ServerGone(Exception):
-    """The breaker tripped: a request used up its retries while no request succeeded."""
-
-
-class _NothingUsable(Exception):
-    """The second breaker: the server answers, but no answer has been usable."""
 
 
 class _Refused(Exception):
@@ -129,13 +118,8 @@ class OpenAIServerBackend(Backend):
         self._sem: asyncio.Semaphore | None = None
         self._ready_lock: asyncio.Lock | None = None
         self._ready = False
-        # The breaker's evidence: when a request last succeeded, and how many
-        # attempts have failed with a retryable error since.
-        self._last_success = 0.0
-        self._failed_in_a_row = 0
-        # The second breaker's: usable answers, and useless ones before the first usable.
-        self._usable = 0
-        self._useless = 0
+        self._down = DownBreaker(self.trip_after)  # breakers.py: when the run stops
+        self._useless = UselessBreaker()
 
     def __repr__(self) -> str:
         return (
@@ -281,7 +265,7 @@ class OpenAIServerBackend(Backend):
                 "GET", self.endpoint + "/models", timeout=aiohttp.ClientTimeout(total=limit, sock_connect=limit),
                 refused_is_final=True,
             )
-        except (_Refused, _ServerGone) as exc:
+        except (_Refused, ServerGone) as exc:
             raise self._unavailable(str(exc)) from None
         if reply.status is None:
             raise self._unavailable(reply.error)
@@ -330,14 +314,14 @@ class OpenAIServerBackend(Backend):
         ]
         try:
             await asyncio.gather(*workers)
-            self._judge_batch(results)
+            self._useless.judge_batch(results)
         except BaseException as exc:
             for w in workers:
                 w.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
-            if isinstance(exc, _ServerGone):
+            if isinstance(exc, ServerGone):
                 raise self._stopped_answering(str(exc)) from None
-            if isinstance(exc, _NothingUsable):
+            if isinstance(exc, NothingUsable):
                 raise self._no_usable_answer(str(exc)) from None
             raise
         return results  # type: ignore[return-value]
@@ -349,10 +333,10 @@ class OpenAIServerBackend(Backend):
         except UnicodeEncodeError:
             return Generation(None, error="the request holds text that is not valid Unicode (a lone surrogate)")
         reply = await self._send("POST", self._url, body)
-        if reply.status is None:  # retries used up: the first breaker's business (in _send)
+        if reply.status is None:  # retries used up: the DownBreaker's business (in _send)
             return Generation(None, error=reply.error, attempts=reply.attempts)
         if reply.status in (401, 403):  # the key was revoked or rotated mid-run: every request would fail
-            raise _ServerGone(f"the server now refuses the API key: {http_error(reply.status, reply.raw, self._redact)}")
+            raise ServerGone(f"the server now refuses the API key: {http_error(reply.status, reply.raw, self._redact)}")
         if reply.error:
             gen = Generation(None, error=reply.error)
         elif reply.status != 200:  # other 4xx: this request is wrong; retrying won't help
@@ -360,52 +344,14 @@ class OpenAIServerBackend(Backend):
         else:
             gen = parse_completion(reply.raw, max_tokens=request.max_tokens, redact=self._redact)
         gen.attempts = reply.attempts
-        self._judge(gen)
+        self._useless.judge(gen)
         return gen
-
-    def _judge(self, gen: Generation) -> None:
-        """The second breaker. Retries and the first breaker cover a server that
-        is down; this one covers a server that answers uselessly: vLLM given a
-        wrong --model accepts discovery and answers 404 to every chat, a bad
-        setting can make every request a 400, a broken gateway can strip every
-        content. Such a run would write a catalog of empty cells and exit 0.
-        Only before the first usable answer: once one came back, the engine
-        works and a failing cell is that cell's problem (the errors file)."""
-        if gen.ok and gen.text.strip():
-            self._usable += 1
-            return
-        if self._usable:
-            return
-        self._useless += 1
-        if self._useless >= NOTHING_USABLE_AFTER:
-            raise _NothingUsable(f"every request of the first {self._useless} failed, the last: "
-                                 f"{gen.error or 'an empty answer'}")
-
-    def _judge_batch(self, results: list[Generation]) -> None:
-        """A run smaller than NOTHING_USABLE_AFTER requests: a whole batch of at
-        least two, nothing usable yet, every request failing the same way (a
-        misconfiguration says the same thing to every request; a few bad cells
-        fail each for its own reason, a prompt too long by its own count)."""
-        if self._usable or len(results) < 2:
-            return
-        errors = {g.error for g in results if g is not None and not (g.ok and g.text.strip())}
-        failed = sum(1 for g in results if g is not None and not (g.ok and g.text.strip()))
-        if failed == len(results) and len(errors) == 1:
-            raise _NothingUsable(f"every request of the first {len(results)} failed: "
-                                 f"{next(iter(errors)) or 'an empty answer'}")
 
     async def _send(self, method: str, url: str, body: bytes | None = None, *, timeout=None,
                     refused_is_final: bool = False) -> _Reply:
         """One HTTP request with up to `max_retries` retries on 429, 5xx, connection
         errors and timeouts. Returns the first other answer, or a _Reply with
-        status None once the retries are used up.
-
-        The breaker: a request that used up its retries while no request
-        anywhere succeeded since its first attempt, with at least `trip_after`
-        failed attempts in a row, raises _ServerGone. A server that is down
-        would otherwise cost every remaining row a full retry span and leave
-        thousands of failed rows; under partial faults other requests keep
-        succeeding and the breaker never trips.
+        status None once the retries are used up, unless the DownBreaker trips.
         """
         aiohttp = self._aiohttp
         # No redirects: a gateway's 3xx is not followed anywhere with our key.
@@ -438,19 +384,14 @@ class OpenAIServerBackend(Backend):
             else:
                 if not retryable(status):
                     if status < 400:
-                        self._last_success = time.monotonic()
-                        self._failed_in_a_row = 0
+                        self._down.succeeded()
                     too_large = None if complete or status != 200 else (
                         f"answer larger than {MAX_ANSWER_BYTES // 2**20} MB, not read")
                     return _Reply(status, raw, attempt + 1, too_large)
                 error = http_error(status, raw, self._redact)
-            self._failed_in_a_row += 1
+            self._down.failed_attempt()
 
-        if self._last_success < started and self._failed_in_a_row >= self.trip_after:
-            raise _ServerGone(
-                f"no request succeeded in the last {time.monotonic() - started:.0f} s "
-                f"({self._failed_in_a_row} failed attempts in a row, the last: {error})"
-            )
+        self._down.gave_up(started, error)
         tries = "retry" if self.max_retries == 1 else "retries"
         return _Reply(None, b"", self.max_retries + 1,
                       self._redact(f"{error} (gave up after {self.max_retries} {tries})"))
