@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 pytest.importorskip("aiohttp")
@@ -85,7 +85,7 @@ def check_generation(gen) -> None:
     assert gen.finish_reason is None or isinstance(gen.finish_reason, str)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(document=ANSWERS | JSON)
 def test_parser_takes_any_json_document(document):
     raw = json.dumps(document).encode()  # lone surrogates travel as \\ud800 escapes
@@ -110,9 +110,10 @@ def test_parser_takes_any_bytes(raw):
 # -- the client, against generated hostile answers --------------------------------
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=390, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(kind=st.sampled_from(sorted(KINDS)), seed=st.integers(0, 2**32 - 1), key=KEYS, source=SOURCES)
 def test_every_hostile_answer_is_a_text_or_a_failed_segment(proxy, kind, seed, key, source):
+    event(kind)  # --hypothesis-show-statistics: how many cases each kind ran
     proxy.faults, proxy.rng = (kind,), random.Random(seed)
     with OpenAIServerBackend(proxy.url, api_key=key, max_retries=0, backoff_base=0.0) as backend:
         [gen] = backend.generate([chat(source)])
@@ -131,6 +132,7 @@ def test_a_server_that_never_answers_usefully_stops_the_run(proxy, kind, seed, n
     """Every answer useless (a wrong --model's 404s, 400s, no content, garbage): one
     BackendUnavailable saying why, unless the requests differ in how they failed and
     are fewer than NOTHING_USABLE_AFTER (a few bad cells of a small run)."""
+    event(kind)
     proxy.faults, proxy.rng = (kind,), random.Random(seed)
     requests = [chat(f"Red scarf {i}") for i in range(n)]
     with OpenAIServerBackend(proxy.url, api_key="", max_retries=0, max_in_flight=4) as backend:
