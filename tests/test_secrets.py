@@ -12,15 +12,21 @@ happen on demand, so `run` is replaced by one that raises such an exception.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import urllib.parse
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("aiohttp")
 
+from localize.backends.openai_wire import excerpt  # noqa: E402
+from localize.backends.redaction import redact  # noqa: E402
 from localize.testing.stub_server import running_stub_server  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -138,3 +144,34 @@ def test_no_command_line_option_takes_a_key():
     names = list(options(get_command(app)))
     assert "--to" in names
     assert not [n for n in names if "key" in n.lower() or "token" in n.lower() or "secret" in n.lower()]
+
+
+# How a server may echo a key: as is, JSON-escaped, in a Python repr of str or
+# bytes, percent-encoded (keys with characters that each of these escapes).
+SPELLINGS = {
+    "plain": lambda k: k,
+    "json": lambda k: json.dumps(k)[1:-1],
+    "json-ascii": lambda k: json.dumps(k, ensure_ascii=False)[1:-1],
+    "repr": lambda k: repr(k)[1:-1],
+    "bytes-repr": lambda k: repr(k.encode())[2:-1],
+    "percent": lambda k: urllib.parse.quote(k, safe=""),
+}
+KEY_CHARS = "abcXYZ0189-_.+/=~\"é"
+
+
+@settings(max_examples=400, deadline=None)
+@given(key=st.text(KEY_CHARS, min_size=8, max_size=40), spelling=st.sampled_from(sorted(SPELLINGS)),
+       before=st.text(max_size=60), after=st.text(max_size=60), cut=st.integers(0, 400),
+       limit=st.integers(10, 300))
+def test_any_server_text_echoing_the_key_comes_out_masked(key, spelling, before, after, cut, limit):
+    """Whole, cut short by the server, or cut by an excerpt: no spelling of the key survives."""
+    spelled = SPELLINGS[spelling](key)
+    assume(spelled[:6] not in before + after and key[:6] not in before + after)
+    text = before + spelled + after
+    assert spelled not in redact(text, [key]) and key not in redact(text, [key])
+    # The server cut its echo: at least the first 6 characters of the key left, so it is masked.
+    server_cut = text[: max(cut, len(before) + 6)]
+    assert spelled[:6] not in redact(server_cut, [key])
+    # An excerpt of any length is cut after redacting, never before.
+    short = excerpt(text, lambda t: redact(t, [key]), limit)
+    assert spelled[:6] not in short and key[:6] not in short

@@ -15,6 +15,7 @@ would be written.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import urllib.parse
@@ -40,7 +41,8 @@ def environment_keys() -> list[str]:
     return [os.environ[v] for v in API_KEY_VARS if len(os.environ.get(v, "")) >= _MIN_KEY_CHARS]
 
 
-def _spellings(key: str) -> set[str]:
+@functools.lru_cache(maxsize=16)  # the same one or two keys, for every answer of a run
+def _spellings(key: str) -> frozenset[str]:
     """The forms a key takes when a server echoes it: as is, JSON-escaped (with
     and without \\u escapes), as Python writes it in a repr of str or bytes,
     and percent-encoded."""
@@ -55,7 +57,7 @@ def _spellings(key: str) -> set[str]:
         forms.add(repr(key.encode("utf-8"))[2:-1])
     except UnicodeEncodeError:  # a key with a lone surrogate cannot even be sent
         pass
-    return {f for f in forms if len(f) >= _MIN_KEY_CHARS}
+    return frozenset(f for f in forms if len(f) >= _MIN_KEY_CHARS)
 
 
 def redact(text: str, keys: Iterable[str | None] = ()) -> str:
