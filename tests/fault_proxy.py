@@ -81,6 +81,7 @@ class FaultProxy:
         self.arrivals: dict[str, list[tuple[float, str | None]]] = collections.defaultdict(list)
         self.authorization: set[str | None] = set()  # Authorization headers seen
         self.forwarded = 0  # chat requests answered by the upstream server
+        self.models_answer: bytes | None = None  # when set, GET /models is answered 200 with these bytes
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fault-proxy", daemon=True)
         self._server = None
@@ -180,6 +181,9 @@ class FaultProxy:
                         message += f"; request headers: {headers}"
                     payload = json.dumps({"error": {"message": message}}).encode()
                     await _respond(writer, status, payload, "application/json", extra)
+                    continue
+                if self.models_answer is not None and path.endswith("/models"):
+                    await _respond(writer, 200, self.models_answer, "application/json")
                     continue
                 await self._forward(writer, method, path, headers, body)
                 self.forwarded += is_chat

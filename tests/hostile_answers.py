@@ -36,7 +36,8 @@ def json_value(rng: random.Random, depth: int = 0):
     if pick == 3:
         return rng.choice([0.5, -1e308, 1e-5, 3.0])
     if pick == 4:
-        return "".join(rng.choice(["a", "7", " ", "é", "\n", "\x00", "\\", '"', "\ud800"]) for _ in range(rng.randrange(6)))
+        chars = ["a", "7", " ", "é", "\n", "\x00", "\\", '"', "\ud800"]
+        return "".join(rng.choice(chars) for _ in range(rng.randrange(6)))
     if pick == 5:  # OpenAI "content parts", or any list
         if rng.random() < 0.5:
             return [{"type": "text", "text": "Bufanda roja"}]

@@ -127,7 +127,8 @@ def test_every_hostile_answer_is_a_text_or_a_failed_segment(proxy, kind, seed, k
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(kind=st.sampled_from(sorted(FAILING)), seed=st.integers(0, 2**32 - 1), n=st.integers(2, 3 * NOTHING_USABLE_AFTER))
+@given(kind=st.sampled_from(sorted(FAILING)), seed=st.integers(0, 2**32 - 1),
+       n=st.integers(2, 3 * NOTHING_USABLE_AFTER))
 def test_a_server_that_never_answers_usefully_stops_the_run(proxy, kind, seed, n):
     """Every answer useless (a wrong --model's 404s, 400s, no content, garbage): one
     BackendUnavailable saying why, unless the requests differ in how they failed and
@@ -179,3 +180,32 @@ def test_a_few_failed_requests_never_stop_the_run(proxy, seed, rate, n):
     expected = (len(failed) >= NOTHING_USABLE_AFTER and all(failed[:NOTHING_USABLE_AFTER])) or (
         n >= 2 and len(failed) == n and all(failed))
     assert stopped == expected, failed
+
+
+MODEL_LISTS = (
+    st.fixed_dictionaries({"data": st.lists(st.fixed_dictionaries({"id": JSON}), max_size=2) | JSON}) | JSON
+    # A gateway's echo ("KEY" becomes the key), and a name no message should print.
+    | st.sampled_from([{"error": {"message": "request headers: Authorization: Bearer KEY"}},
+                       {"data": [{"id": "qwen\x1b[2J"}]}, {"data": [{"id": "qwen KEY"}]}, {"data": [{"id": "\ud800"}]}])
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(document=MODEL_LISTS, key=KEYS)
+def test_discovery_takes_any_json_document(proxy, document, key):
+    """GET /models answering any JSON: a printable model name is used, anything
+    else is one BackendUnavailable line ("names no model"), never a crash."""
+    body = json.dumps(document)
+    proxy.models_answer = body.replace("KEY", key).encode()
+    try:
+        with OpenAIServerBackend(proxy.url, api_key=key, max_retries=0) as backend:
+            backend.load()
+            assert isinstance(backend.model, str) and backend.model.isprintable() and backend.model.strip()
+            assert_no_key(backend.model, key)
+            assert backend.model == json.loads(body)["data"][0]["id"]
+    except BackendUnavailable as exc:
+        message = str(exc)
+        assert "names no model at GET /models" in message and "\n" not in message
+        assert_no_key(message, key)
+    finally:
+        proxy.models_answer = None

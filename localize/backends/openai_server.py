@@ -283,7 +283,8 @@ class OpenAIServerBackend(Backend):
             if status != 200 or reply.error:
                 raise ValueError
             model = json.loads(raw)["data"][0]["id"]
-            if not isinstance(model, str) or not model.strip():
+            # The name goes into messages, the summary and the store's keys: one printable line, no key.
+            if not (isinstance(model, str) and model.strip() and model.isprintable() and self._redact(model) == model):
                 raise ValueError
             self._model = model
         except (ValueError, KeyError, IndexError, TypeError, RecursionError):
