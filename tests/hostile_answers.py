@@ -52,6 +52,13 @@ def _non_text(rng: random.Random):
     return value
 
 
+def _no_content(value):
+    """A message-like value that holds no text content (a dict may hold any other key)."""
+    if isinstance(value, dict):
+        value.pop("content", None)
+    return value
+
+
 def _dump(data) -> bytes:
     # ensure_ascii: a lone surrogate travels as a \ud800 escape, as a JSON server writes it.
     return json.dumps(data).encode()
@@ -91,7 +98,7 @@ def no_choices(rng, answer, max_tokens, echo):
         lambda: {**answer, "choices": json_value(rng)},
         lambda: {k: v for k, v in answer.items() if k != "choices"},
         lambda: {**answer, "choices": [_non_text(rng)]},
-        lambda: {**answer, "choices": [{"message": _non_text(rng), "finish_reason": "stop"}]},
+        lambda: {**answer, "choices": [{"message": _no_content(_non_text(rng)), "finish_reason": "stop"}]},
         lambda: _non_text(rng),
         lambda: {"error": {"message": f"upstream failed; headers {echo}"}},
     ]
