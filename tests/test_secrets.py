@@ -175,3 +175,18 @@ def test_any_server_text_echoing_the_key_comes_out_masked(key, spelling, before,
     # An excerpt of any length is cut after redacting, never before.
     short = excerpt(text, lambda t: redact(t, [key]), limit)
     assert spelled[:6] not in short and key[:6] not in short
+
+
+def test_side_files_mask_the_key_whatever_a_caller_passes(tmp_path, monkeypatch):
+    """The sink's own guard: a reason or detail carrying the key (a bug upstream of
+    the writer, an engine that does not redact) is written masked."""
+    from localize.pipeline.report import IssueReport
+
+    monkeypatch.setenv("LOCALIZE_API_KEY", SENTINEL)
+    report = IssueReport(tmp_path / "out.report.csv")
+    report.add(1, "title", "es", "too_long", f"echo: Bearer {SENTINEL}")
+    report.errors.add(2, "title", "es", f"HTTP 500: Authorization: Bearer {SENTINEL}", 3)
+    report.commit()
+    for name in ("out.report.csv", "out.errors.csv"):
+        text = (tmp_path / name).read_text()
+        assert "Bearer ***" in text and SENTINEL not in text, name
