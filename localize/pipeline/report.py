@@ -7,6 +7,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from localize.backends.redaction import redact_api_keys
 from localize.io.stale_temps import make_temp
 
 
@@ -78,7 +79,8 @@ class _SidecarCSV:
             self._file = os.fdopen(fd, "w", encoding="utf-8", newline="")
             self._writer = csv.writer(self._file)
             self._writer.writerow(self.HEADER)
-        self._writer.writerow([*row, self.signature])
+        # Reasons and details quote servers and models, which may echo the API key.
+        self._writer.writerow([*(redact_api_keys(v) if isinstance(v, str) else v for v in row), self.signature])
         self.count += 1
 
     def commit(self) -> Path | None:

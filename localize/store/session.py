@@ -22,7 +22,9 @@ import json
 from typing import Callable, Iterable, NamedTuple, Sequence
 
 from localize.backends.base import GenerationRequest
+from localize.backends.redaction import redact_api_keys
 from localize.store.store import Record, Stored, StoreError, TranslationStore
+from localize.text.unprintable import writable
 
 # Bump when the same request would now give a different final text: cleanup
 # rules, repair rounds, max_tokens, keep-term restoration. Old entries then
@@ -122,14 +124,19 @@ class StoreSession:
         except StoreError as exc:
             self._give_up(exc)
             return {}
-        return {digests[d]: stored for d, stored in found.items()}
+        # A text some output cannot hold (an older localize stored U+FFFF from a model)
+        # is generated again rather than failing every rerun the same way.
+        return {digests[d]: stored for d, stored in found.items() if _keepable(stored)}
 
     def save(self, items: Iterable[tuple[SegmentKey, Stored]]) -> None:
         """One batch's new texts in one transaction (failed generations never come here)."""
         if self.store is None:
             return
         keys = ((SegmentKey(*k), stored) for k, stored in items)  # plain 4-tuples too
-        records = [Record(self.digest(k), stored, self.model_id, k.locale, k.kind) for k, stored in keys]
+        records = [
+            Record(self.digest(k), _without_secrets(stored), self.model_id, k.locale, k.kind)
+            for k, stored in keys if _keepable(stored)
+        ]
         try:
             self.store.put_many(records)
         except StoreError as exc:
@@ -138,3 +145,17 @@ class StoreSession:
     def _give_up(self, exc: StoreError) -> None:
         self.warn(f"localize: warning: {exc}; the run goes on without the translation store")
         self.store = None
+
+
+def _keepable(stored: Stored) -> bool:
+    """Never store (nor serve) a text that some output format cannot write."""
+    return writable(stored.text) and (stored.raw is None or writable(stored.raw))
+
+
+def _without_secrets(stored: Stored) -> Stored:
+    """The store is a file like any output: an API key a server echoed into a
+    text never reaches it (the backend redacts already; this is the sink's own guard)."""
+    text, raw = redact_api_keys(stored.text), None if stored.raw is None else redact_api_keys(stored.raw)
+    if text == stored.text and raw == stored.raw:
+        return stored
+    return dataclasses.replace(stored, text=text, raw=raw)

@@ -11,6 +11,7 @@ import re
 from collections import Counter
 
 from localize.text.html import has_text, structure_diff, visible_text
+from localize.text.unprintable import breaks_like_source, remove_unprintable
 
 _DIGITS = re.compile(r"\d+")
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*\n?(.*?)\n?```$", re.S)
@@ -18,7 +19,8 @@ _QUOTES = [('"', '"'), ("“", "”"), ("«", "»"), ("'", "'"), ("„", "“")]
 
 
 def clean_output(text: str, source: str, kind: str) -> str:
-    out = text.strip()
+    # Control characters, escape sequences, noncharacters: no listing may hold them (text/unprintable.py).
+    out = remove_unprintable(text).strip()
     m = _FENCE.match(out)
     if m and "```" not in source:
         out = m.group(1).strip()
@@ -43,6 +45,7 @@ def clean_output(text: str, source: str, kind: str) -> str:
         if len(lines) > 1 and lines[0].endswith(":") and not source.strip().endswith(":"):
             lines = lines[1:]
         out = lines[0] if lines else ""
+    out = breaks_like_source(out, source.strip()).strip()
     # Keep the source's surrounding whitespace (HTML pieces are joined back byte for byte).
     lead = source[: len(source) - len(source.lstrip())]
     trail = source[len(source.rstrip()) :]
