@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from localize.backends.base import Backend, Generation
 from localize.errors import InputError, OutputError
-from localize.io import xlsx_format
+from localize.io import xlsx_cells, xlsx_format
 from localize.io.catalog import FORMATS, CatalogReader, CatalogWriter, catalog_format, neutralize_formulas
 from localize.pipeline.run import RunOptions, run
 from localize.text.locales import parse_locales
@@ -406,7 +406,7 @@ def test_cell_of_exactly_32767_characters_is_kept(tmp_path):
 
 
 def test_too_many_rows_is_an_error_before_and_while_writing(tmp_path, monkeypatch):
-    monkeypatch.setattr(xlsx_format, "EXCEL_MAX_ROWS", 5)
+    monkeypatch.setattr(xlsx_cells, "EXCEL_MAX_ROWS", 5)
     src = tmp_path / "in.csv"
     src.write_bytes(b"a\n" + b"1\n" * 5)                       # header + 5 rows = 6 > 5
     with CatalogReader(src) as reader:
