@@ -680,3 +680,77 @@ def test_run_csv_to_xlsx(tmp_path):
     localize(src, EchoEngine(), to="tr", output=tmp_path / "feed.xlsx")
     assert workbook_cells(tmp_path / "feed.xlsx") == {"feed": [
         ["sku", "title", "title_tr"], ["00123", "Rain Jacket", "[tr] Rain Jacket"], ["0850064060010", "", ""]]}
+
+
+# -- sheet size before loading, linear writing (issue 20) ------------------------------
+
+def stray_cell_workbook(path: Path, *, catalog_first: bool) -> Path:
+    """A tiny workbook whose sheet 'Far' holds A1 and XFD1048576: calamine
+    would allocate a 16,384 x 1,048,576 grid (512 GB) to load it."""
+    book = xlsxwriter.Workbook(path)
+    if catalog_first:
+        products = book.add_worksheet("Products")
+        products.write_row(0, 0, ["Handle", "Title"])
+        products.write_row(1, 0, ["h1", "Red scarf"])
+    far = book.add_worksheet("Far")
+    far.write_string(0, 0, "a")
+    far.write_string(1_048_575, 16_383, "z")
+    book.close()
+    return path
+
+
+def test_catalog_sheet_spanning_the_whole_grid_is_refused_before_loading(tmp_path):
+    path = stray_cell_workbook(tmp_path / "far.xlsx", catalog_first=False)
+    assert path.stat().st_size < 8_000
+    message = str(input_error(path))
+    assert "sheet 'Far'" in message and "A1:XFD1048576" in message and "2 of them filled" in message
+
+
+def test_other_sheet_spanning_the_whole_grid_is_refused_before_any_output(tmp_path):
+    """The catalog sheet reads fine; the other sheet would only be loaded while
+    writing the workbook, and is refused before the output is started."""
+    path = stray_cell_workbook(tmp_path / "far.xlsx", catalog_first=True)
+    with CatalogReader(path) as reader:
+        assert reader.sheet == "Products"
+        with pytest.raises(InputError, match="sheet 'Far' spans A1:XFD1048576"):
+            CatalogWriter(tmp_path / "out.xlsx", like=reader, extra_columns=["Title_es"])
+        copy_catalog(path, tmp_path / "out.csv", extra=("Title_es",))  # a CSV never loads that sheet
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_xlsxwriter_tmp", "far.xlsx", "out.csv"]  # no temp output
+
+
+def test_writing_a_batch_builds_its_schema_a_fixed_number_of_times(monkeypatch):
+    """polars builds `DataFrame.schema` afresh on every access (O(columns)); the
+    writer asked for it once per column, so 5,000 columns took 35-60 s a batch.
+    Counted, not timed: the number of schema builds must not grow with width."""
+    from localize.io.xlsx_write import XlsxSink
+
+    builds = {"n": 0}
+    original = pl.DataFrame.schema
+
+    def counted(frame):
+        builds["n"] += 1
+        return original.fget(frame)
+
+    monkeypatch.setattr(pl.DataFrame, "schema", property(counted))
+
+    def builds_for(width: int) -> int:
+        columns = [f"c{i}" for i in range(width)]
+        batch = pl.DataFrame({c: ["v", "w"] for c in columns})
+        sink = XlsxSink(io.BytesIO(), columns, {c: pl.String for c in columns}, Path("o.xlsx"),
+                        source=None, sheet_name="S")
+        builds["n"] = 0
+        sink.write(batch)
+        sink.discard()
+        return builds["n"]
+
+    assert builds_for(3) == builds_for(300) <= 2
+
+
+def test_neutralizing_generated_columns_builds_the_schema_once(monkeypatch):
+    builds = {"n": 0}
+    original = pl.DataFrame.schema
+    monkeypatch.setattr(pl.DataFrame, "schema", property(lambda f: builds.__setitem__("n", builds["n"] + 1)
+                                                        or original.fget(f)))
+    batch = pl.DataFrame({f"c{i}": ["=1"] for i in range(200)})
+    out = neutralize_formulas(batch, batch.columns)
+    assert builds["n"] == 1 and out.row(0) == ("'=1",) * 200

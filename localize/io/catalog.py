@@ -291,6 +291,7 @@ class CatalogWriter:
 
 
 def _check_text_output(dest: Path, source: ParquetSource) -> None:
+    source.text_needed = True
     if source.untextable:
         name = source.untextable[0]
         raise OutputError(f"{dest}: column {name!r} holds {source.arrow_schema.field(name).type} values, which "

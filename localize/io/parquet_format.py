@@ -46,18 +46,16 @@ def _round_trips(field: pa.Field) -> bool:
 
 
 def _has_text(dtype: pa.DataType) -> bool:
+    """Whether Arrow can write this type's values as text (judged on the
+    type: an empty cast succeeds for some types whose values then fail)."""
+    storage = dtype.storage_type if isinstance(dtype, pa.BaseExtensionType) else dtype
+    if pa.types.is_nested(storage):
+        return False
     try:
-        pa.array([], dtype).cast(pa.large_string())
+        pa.array([], storage).cast(pa.large_string())
     except (pa.ArrowException, ValueError):
         return False
     return True
-
-
-def _text_of(column) -> pa.Array | pa.ChunkedArray:
-    try:
-        return column.cast(pa.large_string())
-    except (pa.ArrowException, ValueError):
-        return pa.nulls(len(column), pa.large_string())
 
 
 class ParquetSource:
@@ -91,6 +89,7 @@ class ParquetSource:
         output), or as empty if Arrow has no text for it (`untextable`)."""
         self.text_stand_ins: list[str] = []
         self.untextable: list[str] = []
+        self.text_needed = False  # set when a CSV, TSV or XLSX output will write the stand-ins
         for field in self.arrow_schema:
             if polars_may_hold(field.type) and _round_trips(field):
                 continue
@@ -120,10 +119,21 @@ class ParquetSource:
     def polars_view(self, batch: pa.RecordBatch | pa.Table) -> pl.DataFrame:
         """The batch as the pipeline sees it: stand-ins replace what polars cannot hold."""
         if self.text_stand_ins:
-            arrays = [_text_of(batch.column(i)) if name in self.text_stand_ins else batch.column(i)
+            arrays = [self._text_of(name, batch.column(i)) if name in self.text_stand_ins else batch.column(i)
                       for i, name in enumerate(batch.schema.names)]
             batch = pa.table(arrays, names=batch.schema.names)
         return from_arrow(batch)
+
+    def _text_of(self, name: str, column) -> pa.Array | pa.ChunkedArray:
+        try:
+            if isinstance(column.type, pa.BaseExtensionType):
+                column = column.cast(column.type.storage_type)
+            return column.cast(pa.large_string())
+        except (pa.ArrowException, ValueError):
+            if not self.text_needed:  # only a Parquet output reads this column, from the input itself
+                return pa.nulls(len(column), pa.large_string())
+            raise InputError(self.path, f"{column.type} values that have no text form for a CSV, TSV or "
+                             "XLSX output; write Parquet (.parquet) instead", column=name) from None
 
     def polars_schema(self) -> dict[str, pl.DataType]:
         return dict(self.polars_view(self.arrow_schema.empty_table()).schema)

@@ -42,7 +42,7 @@ def polars_may_hold(dtype: pa.DataType) -> bool:
     polars anything: an unsupported type can make it panic). Nested types
     count when every child does; extension types never do (their metadata
     does not survive the trip)."""
-    if isinstance(dtype, pa.ExtensionType) or pat.is_date64(dtype):
+    if isinstance(dtype, pa.BaseExtensionType) or pat.is_date64(dtype):
         return False  # date64 holds milliseconds that polars drops
     if pat.is_dictionary(dtype):
         return _is_plain_text(dtype.value_type)  # polars makes categoricals of text only
