@@ -45,12 +45,17 @@ def _round_trips(field: pa.Field) -> bool:
     return True
 
 
+def _is_bytes(dtype: pa.DataType) -> bool:
+    return (pa.types.is_binary(dtype) or pa.types.is_large_binary(dtype) or pa.types.is_binary_view(dtype)
+            or pa.types.is_fixed_size_binary(dtype))
+
+
 def _has_text(dtype: pa.DataType) -> bool:
     """Whether Arrow can write this type's values as text (judged on the
     type: an empty cast succeeds for some types whose values then fail)."""
     storage = dtype.storage_type if isinstance(dtype, pa.BaseExtensionType) else dtype
-    if pa.types.is_nested(storage):
-        return False
+    if pa.types.is_nested(storage) or pa.types.is_duration(storage) or _is_bytes(storage):
+        return False  # a duration's text would be a bare number, its unit lost
     try:
         pa.array([], storage).cast(pa.large_string())
     except (pa.ArrowException, ValueError):
@@ -132,7 +137,7 @@ class ParquetSource:
         except (pa.ArrowException, ValueError):
             if not self.text_needed:  # only a Parquet output reads this column, from the input itself
                 return pa.nulls(len(column), pa.large_string())
-            raise InputError(self.path, f"{column.type} values that have no text form for a CSV, TSV or "
+            raise InputError(self.path, f"{self.arrow_schema.field(name).type} values that have no text form for a CSV, TSV or "
                              "XLSX output; write Parquet (.parquet) instead", column=name) from None
 
     def polars_schema(self) -> dict[str, pl.DataType]:

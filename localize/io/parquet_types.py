@@ -4,7 +4,8 @@ and what type a localized column is written as.
 polars is the pipeline's frame library, but it holds only part of Arrow's
 type system: a `decimal256` column makes it panic (a Rust panic message on
 stderr before any exception), a `month_day_nano_interval` or a union is
-refused, a `date64` comes back truncated to whole days. So only text columns,
+refused, a `date64` comes back truncated to whole days, a duration cannot be
+written as text. So only text columns,
 which the pipeline may write into, must go through polars; every other
 column of a Parquet input is carried from the input's own Arrow batches to a
 Parquet output (ParquetSource/ParquetSink), byte for byte, whatever its type.
@@ -32,7 +33,7 @@ def _is_plain_text(dtype: pa.DataType) -> bool:
 _SCALAR_CHECKS = (
     pat.is_null, pat.is_boolean, pat.is_integer, pat.is_floating, pat.is_string, pat.is_large_string,
     pat.is_string_view, pat.is_binary, pat.is_large_binary, pat.is_binary_view, pat.is_fixed_size_binary,
-    pat.is_date32, pat.is_time, pat.is_timestamp, pat.is_duration, pat.is_decimal32, pat.is_decimal64,
+    pat.is_date32, pat.is_time, pat.is_timestamp, pat.is_decimal32, pat.is_decimal64,
     pat.is_decimal128,
 )
 
@@ -42,8 +43,8 @@ def polars_may_hold(dtype: pa.DataType) -> bool:
     polars anything: an unsupported type can make it panic). Nested types
     count when every child does; extension types never do (their metadata
     does not survive the trip)."""
-    if isinstance(dtype, pa.BaseExtensionType) or pat.is_date64(dtype):
-        return False  # date64 holds milliseconds that polars drops
+    if isinstance(dtype, pa.BaseExtensionType) or pat.is_date64(dtype) or pat.is_duration(dtype):
+        return False  # date64 holds milliseconds that polars drops; polars cannot write a duration as text
     if pat.is_dictionary(dtype):
         return _is_plain_text(dtype.value_type)  # polars makes categoricals of text only
     if pat.is_list(dtype) or pat.is_large_list(dtype) or pat.is_fixed_size_list(dtype):

@@ -31,9 +31,9 @@ from xml.parsers import expat
 from localize.errors import InputError
 from localize.io.xlsx_cells import EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS, column_index, column_letter, first_line
 
-# 50 million grid cells is 1.6 GB in calamine: a full sheet of 1,048,576 rows
-# and 47 columns fits; a sheet of stray cells far apart does not.
-MAX_SHEET_CELLS = 50_000_000
+# 2**26 grid cells is 2 GB in calamine's grid alone: a full sheet of
+# 1,048,576 rows and 64 columns fits; a sheet of stray cells far apart does not.
+MAX_SHEET_CELLS = 67_108_864
 _CHUNK = 8 << 20
 _PREFIX = rb"(?:[A-Za-z_][\w.-]*:)?"
 # A cell with a value: <c r="B7" ...> (not the empty <c r="B7"/>).
@@ -78,8 +78,8 @@ def check_sheet_size(path: Path, sheet: str) -> None:
     if extent.grid_cells > MAX_SHEET_CELLS:
         gigabytes = extent.grid_cells * 32 / 1e9
         raise InputError(path, f"sheet {sheet!r} spans {extent.range_name()} ({extent.grid_cells:,} cells, "
-                         f"{extent.cells:,} of them filled), which would take {gigabytes:,.0f} GB of memory "
-                         f"to read; at most {MAX_SHEET_CELLS:,} cells per sheet are read: delete the stray "
+                         f"{extent.cells:,} of them filled), which would take over {gigabytes:,.0f} GB of "
+                         f"memory to read; at most {MAX_SHEET_CELLS:,} cells per sheet are read: delete the stray "
                          "cells far from the table (Ctrl+End in Excel goes to the last one) and save again")
 
 
