@@ -30,12 +30,15 @@ _PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 
 
 def sheet_xml(cells: dict[tuple[int, int], str], *, implied: set[tuple[int, int]] = frozenset(),
-              empty: set[tuple[int, int]] = frozenset(), prefix: str = "") -> str:
+              empty: set[tuple[int, int]] = frozenset(), prefix: str = "", ref_last: bool = False,
+              space: str = " ") -> str:
     """A worksheet part. `cells` maps (row, col), 0-based, to inline text;
     cells in `implied` are written without a reference (their position
     follows the previous cell of the row, so only a cell right after another,
     or the first of its row at column A, may be in it); `empty` cells are
-    `<c r=".." s="1"/>`, as Excel writes a formatted blank."""
+    `<c r=".." s="1"/>`, as Excel writes a formatted blank; `ref_last` puts
+    the reference after the other attributes (legal, and not what Excel does);
+    `space` separates a cell's tag name from its attributes (any XML blank)."""
     p = f"{prefix}:" if prefix else ""
     rows: dict[int, list[tuple[int, str]]] = {}
     for (r, c), text in cells.items():
@@ -47,8 +50,12 @@ def sheet_xml(cells: dict[tuple[int, int], str], *, implied: set[tuple[int, int]
     for r in sorted(rows):
         parts = []
         for c, inner in sorted(rows[r]):
-            ref = "" if (r, c) in implied else f' r="{column_letter(c)}{r + 1}"'
-            parts.append(f'<{p}c{ref} s="1"/>' if inner is None else f'<{p}c{ref} t="inlineStr">{inner}</{p}c>')
+            ref = "" if (r, c) in implied else f'{space}r="{column_letter(c)}{r + 1}"'
+            if inner is None:
+                parts.append(f'<{p}c{space}s="1"{ref}/>' if ref_last else f'<{p}c{ref} s="1"/>')
+            else:
+                attrs = f'{space}t="inlineStr"{ref}' if ref_last else f'{ref} t="inlineStr"'
+                parts.append(f'<{p}c{attrs}>{inner}</{p}c>')
         body.append(f'<{p}row r="{r + 1}">{"".join(parts)}</{p}row>')
     xmlns = f'xmlns:{prefix}="{_MAIN_NS}"' if prefix else f'xmlns="{_MAIN_NS}"'
     return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<{p}worksheet {xmlns}>'

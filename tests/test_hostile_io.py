@@ -98,16 +98,18 @@ def _implied(cells: dict, empty: set, data) -> set:
     return chosen
 
 
-@settings(GENERATED, max_examples=60)
+@settings(GENERATED, max_examples=100)
 @given(positions=st.sets(st.tuples(st.integers(0, 300), st.integers(0, 60)), min_size=1, max_size=25),
        empty=st.sets(st.tuples(st.integers(0, 400), st.integers(0, 80)), max_size=4),
-       prefix=st.sampled_from(["", "x"]), data=st.data())
-def test_measured_used_range_is_the_one_calamine_loads(positions, empty, prefix, data):
+       prefix=st.sampled_from(["", "x"]), ref_last=st.booleans(),
+       space=st.sampled_from([" ", "\n", "\t", "\r\n  "]), data=st.data())
+def test_measured_used_range_is_the_one_calamine_loads(positions, empty, prefix, ref_last, space, data):
     cells = {p: f"v{p[0]}.{p[1]}" for p in positions}
     implied = _implied(cells, empty, data)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "book.xlsx"
-        path.write_bytes(raw_xlsx([("S", sheet_xml(cells, implied=implied, empty=empty, prefix=prefix))]))
+        path.write_bytes(raw_xlsx([("S", sheet_xml(cells, implied=implied, empty=empty, prefix=prefix,
+                                                                ref_last=ref_last, space=space))]))
         extent = xlsx_extent.sheet_extent(path, "S")
         with pc.CalamineWorkbook.from_path(str(path)) as book:
             sheet = book.get_sheet_by_name("S")
