@@ -136,7 +136,8 @@ def _word(rng: random.Random) -> str:
 def _dec(precision: int, scale: int):
     def make(rng: random.Random) -> decimal.Decimal:
         digits = rng.randint(1, precision - scale)
-        return decimal.Decimal(f"{rng.choice('-+')}{rng.randrange(10 ** digits)}.{rng.randrange(10 ** scale):0{scale}d}")
+        fraction = f"{rng.randrange(10 ** scale):0{scale}d}" if scale else "0"
+        return decimal.Decimal(f"{rng.choice('-+')}{rng.randrange(10 ** digits)}.{fraction}")
     return make
 
 

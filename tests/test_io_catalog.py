@@ -695,3 +695,13 @@ def test_text_types_that_can_be_localized():
                                          pa.dictionary(pa.int16(), pa.string())))
     assert not any(is_text_type(t) for t in (pa.binary(), pa.int64(), pa.dictionary(pa.int32(), pa.int64()),
                                              pa.list_(pa.string())))
+
+
+def test_parquet_writer_fed_frames_not_read_from_the_reader_casts_them(tmp_path):
+    """`localize eval` writes its dev set from records, not from the reader's
+    batches: nothing is carried then, and the frame is cast to the input's types."""
+    pq.write_table(pa.table({"title": ["Red"], "qty": pa.array([7], pa.int64())}), tmp_path / "in.parquet")
+    with CatalogReader(tmp_path / "in.parquet") as reader, \
+            CatalogWriter(tmp_path / "out.parquet", like=reader, extra_columns=["title_es"]) as writer:
+        writer.write(pl.DataFrame({"title": ["Red"], "qty": ["7"], "title_es": ["Rojo"]}))
+    assert pq.read_table(tmp_path / "out.parquet").to_pylist() == [{"title": "Red", "qty": 7, "title_es": "Rojo"}]

@@ -4,7 +4,10 @@ The reader keeps each batch's non-text columns here as it yields the batch;
 each Parquet writer (one per output file: per-locale runs have several) takes
 the same rows back, in order, when it writes that batch. A batch is dropped
 once every writer has taken it, so at most about one batch is held, and
-nothing at all when no Parquet output asked for them.
+nothing at all when no Parquet output asked for them. A writer fed frames
+that did not come from the reader (`localize eval` writes its dev set from
+records) finds nothing kept (`in_use` is False) and writes its frames as they
+are.
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ class CarriedColumns:
     def unsubscribe(self, key: int) -> None:
         self._cursors.pop(key, None)
         self._trim()
+
+    @property
+    def in_use(self) -> bool:
+        """Whether the reader has handed out rows since the writers subscribed."""
+        return bool(self._rows_kept or self._first_row)
 
     def restart(self) -> None:
         """The reader starts over from the first row."""

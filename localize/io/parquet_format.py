@@ -137,8 +137,9 @@ class ParquetSource:
         except (pa.ArrowException, ValueError):
             if not self.text_needed:  # only a Parquet output reads this column, from the input itself
                 return pa.nulls(len(column), pa.large_string())
-            raise InputError(self.path, f"{self.arrow_schema.field(name).type} values that have no text form for a CSV, TSV or "
-                             "XLSX output; write Parquet (.parquet) instead", column=name) from None
+            dtype = self.arrow_schema.field(name).type
+            raise InputError(self.path, f"{dtype} values that have no text form for a CSV, TSV or XLSX output; "
+                             "write Parquet (.parquet) instead", column=name) from None
 
     def polars_schema(self) -> dict[str, pl.DataType]:
         return dict(self.polars_view(self.arrow_schema.empty_table()).schema)
@@ -187,13 +188,14 @@ class ParquetSink:
         self._rows = self._bytes = 0
 
     def write(self, batch: pl.DataFrame) -> None:
-        table = to_arrow(batch.select(self._own.names) if self._carried else batch)
+        carry = self._carried is not None and self._carried.in_use
+        table = to_arrow(batch.select(self._own.names) if carry else batch)
         try:
-            table = table.cast(self._own)
+            table = table.cast(self._own if carry else self._schema)
         except (pa.ArrowException, ValueError) as e:
             raise OutputError(f"{self._dest}: a value does not fit the column's Parquet "
                               f"type ({_reason(e)})") from None
-        if self._carried:
+        if carry:
             carried = self._carried.take(self._key, batch.height)
             table = pa.table([(carried if name in carried.column_names else table).column(name)
                               for name in self._schema.names], schema=self._schema)
