@@ -754,3 +754,22 @@ def test_neutralizing_generated_columns_builds_the_schema_once(monkeypatch):
     batch = pl.DataFrame({f"c{i}": ["=1"] for i in range(200)})
     out = neutralize_formulas(batch, batch.columns)
     assert builds["n"] == 1 and out.row(0) == ("'=1",) * 200
+
+
+def test_a_workbook_whose_sheet_index_points_nowhere_is_refused_in_one_line(tmp_path):
+    """The size check reads the workbook's index itself: a part it names that
+    is missing, or a DTD in the index, is a corrupt workbook, not a traceback."""
+    from localize.io.xlsx_extent import sheet_extent
+
+    src = tmp_path / "book.xlsx"
+    xlsxwriter.Workbook(src).close()
+    with zipfile.ZipFile(src) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    for name, data in [("no_rels.xlsx", {k: v for k, v in parts.items() if "workbook.xml.rels" not in k}),
+                       ("dtd.xlsx", {**parts, "xl/workbook.xml": b'<!DOCTYPE w [<!ENTITY e "x">]>'
+                                     + parts["xl/workbook.xml"].split(b"?>", 1)[1]})]:
+        with zipfile.ZipFile(tmp_path / name, "w") as z:
+            for part, content in data.items():
+                z.writestr(part, content)
+        with pytest.raises(InputError, match="not a readable .xlsx workbook"):
+            sheet_extent(tmp_path / name, "Sheet1")

@@ -95,6 +95,8 @@ def sheet_extent(path: Path, sheet: str) -> Extent:
                                  "index says; the workbook may be corrupt")
             with book.open(part) as stream:
                 return _scan(stream)
+    except KeyError as e:  # a part the index names is not in the package
+        raise InputError(path, f"not a readable .xlsx workbook; it may be corrupt ({e.args[0]})") from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError, ET.ParseError,
             expat.ExpatError, ValueError) as e:
         raise InputError(path, f"not a readable .xlsx workbook; it may be corrupt or truncated "
