@@ -72,6 +72,20 @@ def _xlsx_bytes() -> bytes:
     return buf.getvalue()
 
 
+def _stray_far_cell_xlsx() -> bytes:
+    # 5 KB whose only sheet spans A1:XFD1048576: a 512 GB grid for the reader
+    # (tests/test_hostile_io.py generates this kind: any used range, any sheet).
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf, {"in_memory": True})
+    sheet = book.add_worksheet("Far")
+    sheet.write_row(0, 0, HEADER)
+    sheet.write_string(1_048_575, 16_383, "z")
+    book.close()
+    return buf.getvalue()
+
+
 def _truncated_parquet() -> bytes:
     data = _parquet_bytes()
     return data[: len(data) // 2]  # the footer (schema, row groups) is gone
@@ -329,6 +343,8 @@ CASES: list[Case] = [
          needles=("columns 7, 8", "no name")),
     Case("xlsx_named_csv.csv", 3, _xlsx_bytes(), needles=("rename it to .xlsx",)),
     Case("truncated.parquet", 3, _truncated_parquet(), needles=("Parquet", "truncated")),
+    Case("stray_far_cell.xlsx", 3, _stray_far_cell_xlsx(), needles=("sheet 'Far'", "A1:XFD1048576", "Ctrl+End"),
+         why="measured before loading: the reader would abort asking for 512 GB"),
     Case("garbage.csv", 3, _garbage(), needles=("not a text file",)),
     Case("zero_filled.csv", 3, bytes(4096), needles=("not a text file",)),
     Case("no_text_columns_huge_line.csv", 3, ("lorem ipsum " * 250_000).encode(), needles=("--fields",),

@@ -25,7 +25,7 @@ from localize.errors import InputError, OutputError, UsageError
 from localize.io.csv_format import DELIMITERS, CsvDialect, CsvSink, CsvSource
 from localize.io.csv_raw import RawBatch
 from localize.io.input_file import PipeCopy, input_kind
-from localize.io.parquet_format import ParquetSink, ParquetSource, from_arrow, output_schema
+from localize.io.parquet_format import ParquetSink, ParquetSource, output_schema
 from localize.io.stale_temps import make_temp
 from localize.io.xlsx_format import XlsxSink, XlsxSource, sheet_name_for
 
@@ -56,7 +56,8 @@ def neutralize_formulas(batch: pl.DataFrame, columns) -> pl.DataFrame:
     """Prefixes `'` to every value of `columns` that a spreadsheet could run
     as a formula (OWASP: = + - @ tab CR LF, and full-width ＝＋－＠). Only for
     text the model generated: the seller's own cells are never touched."""
-    names = [c for c in columns if batch.schema[c] == pl.String]
+    dtypes = batch.schema  # once: polars builds it afresh on every access
+    names = [c for c in columns if dtypes[c] == pl.String]
     if not names:
         return batch
     return batch.with_columns(
@@ -182,9 +183,9 @@ class CatalogReader:
         return self._source.raw_batch if isinstance(self._source, CsvSource) else None
 
     def polars_schema(self) -> dict[str, pl.DataType]:
-        if self.arrow_schema is None:
-            return {name: pl.String() for name in self.columns}
-        return dict(from_arrow(self.arrow_schema.empty_table()).schema)
+        if isinstance(self._source, ParquetSource):
+            return self._source.polars_schema()
+        return {name: pl.String() for name in self.columns}
 
     def _close_active(self) -> None:
         if self._active is not None:
@@ -245,11 +246,14 @@ class CatalogWriter:
             raise ValueError(f"generated column {unknown[0]!r} is not an output column")
         self.generated_columns = generated if self.format in _NEUTRALIZED_FORMATS else []
         self.dialect: CsvDialect | None = None
+        if self.format != "parquet" and isinstance(like._source, ParquetSource):
+            _check_text_output(self.path, like._source)
         self._tmp = _TempFile(self.path)
         try:
             if self.format == "parquet":
-                schema = output_schema(like.columns, like.arrow_schema, extra)
-                self._sink = ParquetSink(self._tmp.fh, schema, self.path)
+                schema = output_schema(like.columns, like.arrow_schema, extra, localized=generated)
+                carried = like._source.carried if isinstance(like._source, ParquetSource) else None
+                self._sink = ParquetSink(self._tmp.fh, schema, self.path, carried)
             elif self.format == "xlsx":
                 source = like._source if isinstance(like._source, XlsxSource) else None
                 self._sink = XlsxSink(
@@ -317,6 +321,14 @@ class CatalogWriter:
             self.commit()
         else:
             self.abort()
+
+
+def _check_text_output(dest: Path, source: ParquetSource) -> None:
+    source.text_needed = True
+    if source.untextable:
+        name = source.untextable[0]
+        raise OutputError(f"{dest}: column {name!r} holds {source.arrow_schema.field(name).type} values, which "
+                          "have no text form for a CSV, TSV or XLSX file; write Parquet (.parquet) instead")
 
 
 def _write_error(path: Path, err: OSError) -> OutputError:

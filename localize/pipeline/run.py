@@ -115,11 +115,11 @@ def resolve_fields(opts: RunOptions, columns: list[str], reader: CatalogReader) 
         )
     schema = reader.arrow_schema
     if schema is not None:
-        import pyarrow as pa
+        from localize.io.parquet_types import is_text_type
 
         for f in fields:
             t = schema.field(f.column).type
-            if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t)):
+            if not is_text_type(t):
                 raise InputError(opts.input, f"column is {t}, not text", column=f.column)
     return fields
 
