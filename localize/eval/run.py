@@ -27,14 +27,14 @@ from functools import lru_cache
 from pathlib import Path
 
 from localize.errors import GateFailed, InputError, UsageError
+from localize.checks import REGISTRY, is_html, plain_text
 from localize.eval import gates as gates_mod
-from localize.eval.checks import CHECKS, Row, plain_text, run_checks
+from localize.eval.checks import CHECKS, Row, run_checks
 from localize.eval.scores import METRICS, Score, corpus_scores, scores_with_sentence_chrf
 from localize.text.html import looks_like_html
 from localize.text.locales import Locale, parse_locale, parse_locales
 from localize.text.markets import load_market
-
-KINDS = ("title", "html", "text", "label")
+from localize.text.prompts import KINDS
 KIND_ROLE = {"title": "title", "html": "description", "text": "description", "label": "option_value"}
 ID_COLUMN, KIND_COLUMN = "id", "kind"  # `id` is the row id, never Indonesian: name that column id-ID
 PREPROCESS = "html rows: text only (each tag becomes a space, entities decoded, whitespace collapsed)"
@@ -152,7 +152,7 @@ def evaluate(opts: EvalOptions, *, backend=None) -> EvalResult:
     t = time.monotonic()
     identifier = None
     if opts.language_id:
-        from localize.eval.langid import get_identifier
+        from localize.checks.langid import get_identifier
 
         identifier = get_identifier()
     run_checks(rows, identifier)
@@ -184,10 +184,10 @@ def evaluate(opts: EvalOptions, *, backend=None) -> EvalResult:
 def _glossary_checks(rows: list[Row], glossary) -> dict[str, tuple[int, int]]:
     """Keep/term/ban adherence per row (added to its violations) and, per locale,
     (required term occurrences, realized) for the terminology-accuracy gate."""
-    from localize.glossary.matching import banned_in, kept_ok
     from localize.glossary.metric import TermCheck
 
-    term_check = TermCheck(glossary)
+    kept_ok, banned_in = REGISTRY["keep_missing"].func, REGISTRY["banned_term"].func  # the run's matchers
+    term_check = TermCheck(glossary)  # counts with REGISTRY["term_missing"].func (matching.realized)
     totals: dict[str, list[int]] = {}
     for row in rows:
         if not row.source or row.output is None:
@@ -273,7 +273,7 @@ def _line_rows(opts: EvalOptions) -> list[Row]:
     rows = []
     for i in range(n):
         src = srcs[i] if srcs else None
-        kind = "html" if looks_like_html(src or hyps[i]) else "text"
+        kind = "html" if is_html("text", src or hyps[i]) else "text"
         rows.append(Row(str(i + 1), loc.code, loc.language, kind, src, hyps[i], refs[i] if refs else None))
     return rows
 

@@ -20,13 +20,14 @@ from localize.backends.base import Backend, Generation, GenerationRequest
 from localize.catalog.fields import Field, needs_model
 from localize.glossary.masking import reinsert_at_edges
 from localize.pipeline.constraints import Check, Constraints, GlossaryTotals, Prepared
+from localize.checks import WITHHELD, forget_verdicts, problems, validate_output, vet_cell
 from localize.store import StoreSession, Stored
-from localize.text.cleanup import clean_output, problems
+from localize.text.cleanup import clean_output
 from localize.text.html import has_text, split_blocks
 from localize.text.locales import Locale
 from localize.text.markets import Market
 from localize.text.prompts import PromptTemplate, copied_example
-from localize.text.safety import WITHHELD, defuse, forget_verdicts, validate_output, vet
+from localize.text.safety import defuse
 
 Key = tuple[str, int | None, str, str]  # (kind, max_chars, locale, source piece)
 
@@ -395,7 +396,7 @@ class BatchTranslator:
         return len(self._check(key, outcome, prepared).issues) if self.constraints else 0
 
     def _withheld(self, key: Key, text: str | None) -> list[str]:
-        """The safety problems (text/safety.py) that would leave this piece's cell empty."""
+        """The safety problems (localize.checks) that would leave this piece's cell empty."""
         if not text:
             return []
         return [code for code, _ in validate_output(text, key[3], key[2], key[0]) if code in WITHHELD]
@@ -504,13 +505,8 @@ class BatchTranslator:
                 checks.append(outcome.check)
         value = "".join(out)
         issues: list[tuple[str, str]] = []
-        if any(cell.needs):  # what a steered model wrote is withheld or sanitized (text/safety.py)
-            value, issues = vet(value, cell.source, locale, cell.kind)
-            issues += problems(value, cell.source, cell.kind, cell.max_chars) if value is not None else []
-            copied = copied_example(value, cell.source) if value is not None else []
-            if copied:
-                issues.append(("example_copied", "words of the prompt's worked example, not of this product: "
-                                                 + ", ".join(dict.fromkeys(copied))))
+        if any(cell.needs):  # what a steered model wrote is withheld or sanitized; the rest is reviewed
+            value, issues = vet_cell(value, cell.source, locale, cell.kind, cell.max_chars)
         if value is None:  # withheld: the report says why; the glossary counts what was published
             self._count_unpublished(cell, locale)
             return CellResult(value, issues)
