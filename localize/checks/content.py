@@ -17,15 +17,19 @@ _UNITS = ("mm|cm|dm|km|m|mg|kg|g|ml|mL|cl|dl|l|L|kWh|Wh|mAh|Ah|kW|W|kV|V|mA|TB|G
           "|°C|°F|dB|lm|MP|fps|rpm|psi|nm|µm|m²|m³|cm²|cm³")
 # A number (not the tail of a word or of a longer number; "20x30 cm" counts 30) and its unit.
 _MEASURE = re.compile(rf"(?<![\d.,])(?<![^\W\dx×])(\d+(?:[.,]\d+)*)\s?({_UNITS})(?![\w²³])")
-# Model numbers and SKUs: a token mixing letters and digits (WH-1000XM5, B07ZPKN6YR, RX-78).
-_CODE = re.compile(r"(?<![\w-])(?=[\w./-]*\d)(?=[\w./-]*[A-Za-z])[A-Za-z0-9]+(?:[-/.][A-Za-z0-9]+)*(?![\w-])")
+# Model numbers and SKUs: a token mixing letters and digits (WH-1000XM5, B07ZPKN6YR, RX-78). The
+# lookaheads stop after 64 characters (no code is longer): unbounded, they made the search quadratic
+# on a long run of "a.a.a..." (20,000 characters took 9 s).
+_CODE = re.compile(r"(?<![\w-])(?=[\w./-]{0,64}\d)(?=[\w./-]{0,64}[A-Za-z])[A-Za-z0-9]+(?:[-/.][A-Za-z0-9]+)*(?![\w-])")
 _NOT_A_CODE = re.compile(
     rf"^(?:\d+(?:[.,]\d+)*(?:{_UNITS})|\d+(?:st|nd|rd|th|s|x|h|er|e|º|ª)|\d+(?:[.,]\d+)?(?:x\d+(?:[.,]\d+)?)+)$",
     re.I,
 )
 # A hyphenated phrase, not a code: numbers and ordinary words (2-Person, 3-in-1, 12-Cup, 5-ply).
 _PHRASE_PART = re.compile(r"^(?:\d+|[A-Za-z]?[a-z]+)$")
-_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'()]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)
+# An e-mail address starts where a token starts: tried at every letter of a long word, the
+# search was quadratic (20,000 letters took 8 s, a 10 MB answer would hang the run).
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'()]+|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)
 _TRAILING = ".,;:!?»”’"
 
 

@@ -29,6 +29,8 @@ _DOMAIN = re.compile(
 _PHONE = re.compile(r"(?<![\w.,/-])(?:\+|00)?\(?\d{1,4}\)?(?:[ .-]?\(?\d{2,5}\)?){2,5}(?![\w.,/-]?\d)")
 # German numeral compounds ("4er-Pack", "2er-Set") are words, not model codes.
 _NUMERAL_COMPOUND = re.compile(r"^\d+er-[^\W\d]+$")
+# A token holding an address or URL; tried only where a token starts (anywhere, it is quadratic on a long word).
+_LINK_TOKEN = re.compile(r"(?<!\S)\S+@\S+|(?:https?://|www\.)\S+")
 _WORD = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d+")
 MIN_NEW_DIGITS = 7
@@ -57,7 +59,7 @@ def _links(text: str) -> Counter:
     """URLs, e-mail addresses and bare domains, lower-cased, in raw text (attribute values included)."""
     text = _html.unescape(text)
     found = Counter(u.lower() for u in urls(text))
-    rest = re.sub(r"\S+@\S+|(?:https?://|www\.)\S+", " ", text)
+    rest = _LINK_TOKEN.sub(" ", text)
     found.update(d.lower() for d in _DOMAIN.findall(rest))
     return found
 
