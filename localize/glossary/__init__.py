@@ -3,7 +3,7 @@
 - model: Entry, Glossary, LocaleGlossary (per-locale view, `terms_in`)
 - formats: load_glossary / load_glossaries (native CSV, DeepL, multi-language
   CSV, TICO-19, TBX)
-- masking: mask / unmask (keep terms as ⟦n⟧ placeholders)
+- masking: mask / unmask (keep terms as QX1-style placeholders)
 - matching: realized / banned_in / kept_ok (locale-aware checks)
 - metric: terminology_accuracy
 """
