@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from localize.errors import GateFailed, InputError, UsageError
 from localize.checks import REGISTRY, is_html, plain_text
+from localize.errors import GateFailed, InputError, UsageError
 from localize.eval import gates as gates_mod
 from localize.eval.checks import CHECKS, Row, run_checks
 from localize.eval.scores import METRICS, Score, corpus_scores, scores_with_sentence_chrf

@@ -18,9 +18,9 @@ from typing import Callable, Sequence
 
 from localize.backends.base import Backend, Generation, GenerationRequest
 from localize.catalog.fields import Field, needs_model
+from localize.checks import WITHHELD, forget_verdicts, problems, validate_output, vet_cell
 from localize.glossary.masking import reinsert_at_edges
 from localize.pipeline.constraints import Check, Constraints, GlossaryTotals, Prepared
-from localize.checks import WITHHELD, forget_verdicts, problems, validate_output, vet_cell
 from localize.store import StoreSession, Stored
 from localize.text.cleanup import clean_output
 from localize.text.html import has_text, split_blocks
