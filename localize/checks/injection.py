@@ -15,6 +15,7 @@ from functools import lru_cache
 from localize.checks.content import codes, urls
 from localize.checks.markup import attribute_text, short
 from localize.checks.pair import Pair
+from localize.text.safety import strip_hidden
 
 # Bare domains an attacker asks for ("visit cheap-deals.shop"): common and abused TLDs, and .example
 # (reserved for documentation, as in eval/injection). A curated list: two-letter abbreviations such as
@@ -36,6 +37,12 @@ _DIGITS = re.compile(r"\d+")
 MIN_NEW_DIGITS = 7
 # Six words in a row from localize's own prompts: the model is reciting its instructions.
 PROMPT_ECHO_WORDS = 6
+
+
+def hidden_characters(pair: Pair) -> str | None:
+    """Unicode tag characters or bidi controls the source lacks: invisible in a shop, read by machines."""
+    hidden = pair.source is not None and strip_hidden(pair.output, pair.source)[1]
+    return "invisible tag or bidi characters not in the source (removed)" if hidden else None
 
 
 def new_url(pair: Pair) -> str | None:

@@ -40,7 +40,6 @@ from typing import Callable
 from localize.checks import content, html_safety, injection, language, length, structure
 from localize.checks.pair import Pair
 from localize.glossary import masking, matching
-from localize.text import safety
 
 
 @dataclass(frozen=True)
@@ -52,11 +51,6 @@ class Check:
     func: Callable
     scope: str = "file"  # file | glossary | answer | placeholder (see the module docstring)
     removes: bool = False
-
-
-def _hidden_characters(pair: Pair) -> str | None:
-    hidden = pair.source is not None and safety.strip_hidden(pair.output, pair.source)[1]
-    return "invisible tag or bidi characters not in the source (removed)" if hidden else None
 
 
 _CHECKS = (
@@ -89,7 +83,7 @@ _CHECKS = (
     Check("prompt_echo", "words of localize's own prompt", True, False, injection.prompt_echo, "answer"),
     Check("length_ratio", "a length far outside what a translation gives", True, False, length.length_ratio, "answer"),
     Check("hidden_characters", "invisible tag or bidi characters not in the source (a run removes them)",
-          False, True, _hidden_characters, "answer", removes=True),
+          False, True, injection.hidden_characters, "answer", removes=True),
     Check("example_copied", "words of the prompt's worked example, not of this product", False, False,
           injection.example_copied, "answer"),
     # The model's answer before keep-terms are restored.
