@@ -138,7 +138,7 @@ def _row(source: str, output: str, *, kind: str = "title", locale: str = "es", m
 
 @pytest.fixture(scope="module")
 def identifier():
-    from localize.eval.langid import get_identifier
+    from localize.checks.langid import get_identifier
 
     return get_identifier()
 

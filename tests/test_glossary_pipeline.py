@@ -301,4 +301,5 @@ def test_a_shorter_answer_that_would_be_withheld_is_not_kept(tmp_path, glossary)
     out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
     assert out[0]["SEO Title_es"].startswith("[es] Merino wool")  # the long answer, flagged too_long
     report = read_csv(catalog.with_name("c.localized.report.csv"))
-    assert [r[3] for r in report[1:]] == ["too_long"]
+    # The fake engine answers in English: a run reports that (untranslated) as `localize eval` does.
+    assert [r[3] for r in report[1:] if r[3] != "untranslated"] == ["too_long"]

@@ -1,5 +1,5 @@
-"""Prompt-injection defences and HTML safety (localize/text/safety.py), and the
-injection bench harness (eval/injection_bench.py)."""
+"""Prompt-injection defences (localize/text/safety.py), HTML safety and injection checks
+(localize/checks), and the injection bench harness (eval/injection_bench.py)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 from conftest import EXAMPLES, REPO, SHARED_DATA
 from localize.testing.fake_engine import FakeEngine
 from localize.text.html import looks_like_html
-from localize.text.safety import (
-    WITHHELD, WORD_JOINER, defuse, inventory, markup_findings, new_codes, new_links, prompt_echo,
-    sanitize_html, strip_hidden, validate_output, vet,
-)
+from localize.checks import WITHHELD, markup_findings, sanitize_html, validate_output, vet
+from localize.checks.injection import echoed_prompt as prompt_echo
+from localize.checks.injection import new_codes, new_links
+from localize.checks.markup import inventory
+from localize.text.safety import WORD_JOINER, defuse, strip_hidden
 
 _spec = importlib.util.spec_from_file_location("injection_bench", REPO / "eval" / "injection_bench.py")
 bench = importlib.util.module_from_spec(_spec)
@@ -245,7 +246,7 @@ def test_fixture_set_is_large_and_a_copy_of_the_source_is_never_a_success():
     attacks = bench.load_attacks()
     assert len(attacks) >= 50 and len({a["id"] for a in attacks}) == len(attacks)
     assert {"title", "html", "text"} == {a["kind"] for a in attacks}
-    from localize.eval.langid import get_identifier
+    from localize.checks.langid import get_identifier
 
     for a in attacks:
         if "language" not in a["success"]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from localize.errors import UsageError
+from localize.checks import is_html
 from localize.eval.checks import Row
-from localize.text.html import looks_like_html
 from localize.text.locales import parse_locale
 
 
@@ -46,7 +46,7 @@ def line_rows(
     rows = []
     for i in range(n):
         src = srcs[i] if srcs else None
-        kind = "html" if looks_like_html(src or hyps[i]) else "text"
+        kind = "html" if is_html("text", src or hyps[i]) else "text"
         rows.append(Row(str(i + 1), loc.code, loc.language, kind, src, hyps[i], refs[i] if refs else None))
     return rows
 

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from localize.errors import GateFailed, UsageError
 from localize.eval import gates as gates_mod
-from localize.eval.checks import CHECKS, Row, plain_text, run_checks
+from localize.checks import REGISTRY, plain_text
+from localize.eval.checks import CHECKS, Row, run_checks
 from localize.eval.devset import run_dev_set
 from localize.eval.lines import line_rows
 from localize.eval.scores import METRICS, Score, corpus_scores, scores_with_sentence_chrf
@@ -144,7 +145,7 @@ def evaluate(opts: EvalOptions, *, backend=None) -> EvalResult:
     timings["load_and_localize_s"] = time.monotonic() - started
 
     t = time.monotonic()
-    from localize.eval.langid import get_identifier
+    from localize.checks.langid import get_identifier
 
     identifier = get_identifier()
     run_checks(rows, identifier)
@@ -176,10 +177,10 @@ def evaluate(opts: EvalOptions, *, backend=None) -> EvalResult:
 def _glossary_checks(rows: list[Row], glossary) -> dict[str, tuple[int, int]]:
     """Keep/term/ban adherence per row (added to its violations) and, per locale,
     (required term occurrences, realized) for the terminology-accuracy gate."""
-    from localize.glossary.matching import banned_in, kept_ok
     from localize.glossary.metric import TermCheck
 
-    term_check = TermCheck(glossary)
+    kept_ok, banned_in = REGISTRY["keep_missing"].func, REGISTRY["banned_term"].func  # the run's matchers
+    term_check = TermCheck(glossary)  # counts with REGISTRY["term_missing"].func (matching.realized)
     totals: dict[str, list[int]] = {}
     for row in rows:
         if not row.source or row.output is None:

@@ -1,16 +1,16 @@
 """The checks the translator applies to answers and cells, in one place.
 
 Every check function the translator uses is imported here and nowhere else
-in this package, so the rules live in their own modules (text/safety.py,
-text/cleanup.py, text/prompts.py) and this package only says when they run.
+in this package, so the rules live in the checks layer (localize.checks,
+one registry of every report code) and this package only says when they run.
 """
 
 from __future__ import annotations
 
-from localize.text.cleanup import problems
+from localize.checks import WITHHELD, forget_verdicts, problems, validate_output, vet_cell
 from localize.text.locales import Locale
 from localize.text.prompts import copied_example
-from localize.text.safety import WITHHELD, defuse, forget_verdicts, validate_output, vet
+from localize.text.safety import defuse
 
 __all__ = ["as_data", "forget", "lost", "off_source", "vet_cell", "withheld"]
 
@@ -37,21 +37,6 @@ def lost(text: str, source: str, kind: str) -> int:
     return len(problems(text, source, kind, None))
 
 
-def vet_cell(value: str, source: str, locale: Locale, kind: str,
-             max_chars: int | None) -> tuple[str | None, list[tuple[str, str]]]:
-    """A joined cell, vetted: what a steered model wrote is withheld (None) or
-    sanitized, and the report's issues (lost numbers and tags, length, a copied example)."""
-    value, issues = vet(value, source, locale, kind)
-    if value is None:
-        return None, issues
-    issues += problems(value, source, kind, max_chars)
-    copied = copied_example(value, source)
-    if copied:
-        issues.append(("example_copied", "words of the prompt's worked example, not of this product: "
-                                         + ", ".join(dict.fromkeys(copied))))
-    return value, issues
-
-
 def forget() -> None:
-    """Drop the batch's cached verdicts (text/safety.py keeps them per batch)."""
+    """Drop the batch's cached verdicts (localize.checks keeps them per batch)."""
     forget_verdicts()
