@@ -34,7 +34,9 @@ def test_cleaned_answer_holds_only_what_a_listing_may(text, source, kind):
     assert all((ord(c) & 0xFFFF) < 0xFFFE for c in out)  # no noncharacter of any plane
     out.encode("utf-8")
     core = out.strip()
-    for brk in ("\t", "\n", "\r"):
+    # A title or label stays on one line unless its source had several; a description
+    # may gain a paragraph break, never a CR or a tab its source lacked.
+    for brk in ("\t", "\n", "\r") if kind in ("title", "label") else ("\t", "\r"):
         if brk in core:
             assert brk in source, (ascii(out), ascii(source))
 
@@ -49,8 +51,11 @@ def test_escape_sequences_go_whole():
     assert clean_output("\x1b[1;31mBufanda\x1b[0m roja\x07", "Red scarf", "title") == "Bufanda roja"
     assert clean_output("Bufanda\x00 roja\uffff", "Red scarf", "title") == "Bufanda roja"
     assert clean_output("\x1b]0;pwned\x07Bufanda roja", "Red scarf", "title") == "Bufanda roja"
-    # Line breaks and tabs stay where the source had them, become spaces where it had none.
-    assert clean_output("Lana\tsuave\nTacto", "Soft wool", "text") == "Lana suave Tacto"
+    # Tabs stay where the source had them and become spaces where it had none; a title
+    # keeps its first line (the rest is a small model's commentary), a description may
+    # gain a paragraph break.
+    assert clean_output("Lana\tsuave\nTacto", "Soft wool", "title") == "Lana suave"
+    assert clean_output("Lana\tsuave\nTacto", "Soft wool", "text") == "Lana suave\nTacto"
     assert clean_output("Lana\tsuave\nTacto", "Soft\twool\nFeel", "text") == "Lana\tsuave\nTacto"
 
 

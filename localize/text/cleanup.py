@@ -42,7 +42,7 @@ def clean_output(text: str, source: str, kind: str) -> str:
         if len(lines) > 1 and lines[0].endswith(":") and not source.strip().endswith(":"):
             lines = lines[1:]
         out = lines[0] if lines else ""
-    out = breaks_like_source(out, source.strip()).strip()
+    out = breaks_like_source(out, source.strip(), one_line=kind in ("title", "label")).strip()
     # Keep the source's surrounding whitespace (HTML pieces are joined back byte for byte).
     lead = source[: len(source) - len(source.lstrip())]
     trail = source[len(source.rstrip()) :]

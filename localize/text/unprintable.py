@@ -41,12 +41,13 @@ def remove_unprintable(text: str) -> str:
     return _UNPRINTABLE.sub("", _ESCAPE_SEQUENCE.sub("", _INSIDE_SEQUENCES.sub("", text)))
 
 
-def breaks_like_source(text: str, source: str) -> str:
+def breaks_like_source(text: str, source: str, one_line: bool = True) -> str:
     """Tabs and line breaks of `text` only where `source` has that kind: a
-    one-line title does not become two lines, nor gain a tab."""
+    one-line title does not become two lines, nor gain a tab. A description
+    (`one_line=False`) may gain a paragraph break; a CR or a tab it may not."""
     if "\r" not in source:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if "\n" not in source:
+    if one_line and "\n" not in source:
         text = re.sub(r"[ \t]*\n[ \t\n]*", " ", text)
     if "\t" not in source:
         text = text.replace("\t", " ")
