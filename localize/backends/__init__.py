@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import difflib
 import importlib
+from pathlib import Path
+from typing import Any, Mapping
 
 from localize.backends.base import Backend, Generation, GenerationRequest
 from localize.errors import UsageError
@@ -34,8 +36,16 @@ def create_backend(
     threads: int | None = None,
     timeout: float = 300.0,
     retries: int = 5,
+    offline_settings: Mapping[str, Any] | None = None,
+    engine_log: Path | None = None,
+    verbose: bool = False,
 ) -> Backend:
-    """Build the named engine (not loaded yet). `auto` picks vllm when its endpoint answers."""
+    """Build the named engine (not loaded yet). `auto` picks vllm when its endpoint answers.
+
+    vllm-offline only: `offline_settings` are vLLM engine arguments (checked by
+    `localize.backends.vllm_settings.parse_offline_settings`), `engine_log` the
+    file vLLM's own output goes to, `verbose` leaves that output on the terminal.
+    """
     if name == "auto":
         from localize.backends.openai_server import DEFAULT_ENDPOINT, probe
 
@@ -52,4 +62,4 @@ def create_backend(
 
         return cls(endpoint or DEFAULT_ENDPOINT, model, max_in_flight=max_in_flight, timeout=timeout,
                    max_retries=retries)
-    return cls(model)
+    return cls(model, offline_settings, log_file=engine_log, verbose=verbose)
