@@ -48,21 +48,31 @@ def test_batch_with_cut_banned_words_and_a_too_long_prompt(offline_engine, capfd
     assert sorted(seen) == [0, 1, 2]
     assert gens[0].ok and gens[0].finish_reason == "length" and gens[0].completion_tokens == 3
     assert gens[0].prompt_tokens > 5
-    assert not gens[1].ok and "maximum model length" in gens[1].error, gens[1].error
+    assert not gens[1].ok and "maximum context length" in gens[1].error, gens[1].error
     assert gens[2].ok and 0 < gens[2].completion_tokens <= 6
     out = capfd.readouterr()
     assert not any(marker in out.err + out.out for marker in VLLM_LOG_MARKERS), out
 
 
 def test_banned_word_is_not_generated(offline_engine):
+    from localize.backends.vllm_offline import sampling_params
+
     backend = offline_engine.backend
-    (plain,) = backend.generate([chat("Trail running shoes", max_tokens=8, repeat_penalty=1.0)])
-    words = [w for w in plain.text.split() if w.isalpha()]
-    if not words:
-        pytest.skip(f"the random model wrote no plain word to ban: {plain.text!r}")
-    (steered,) = backend.generate([chat("Trail running shoes", max_tokens=8, repeat_penalty=1.0,
-                                        bad_words=(words[0],))])
+    request = chat("Trail running shoes", max_tokens=12, repeat_penalty=1.0)
+    llm = backend._llm
+    (raw,) = llm.chat([list(request.messages)], sampling_params(request), use_tqdm=False)
+    tokenizer = llm.get_tokenizer()
+    tokens = [tokenizer.decode([t]) for t in raw.outputs[0].token_ids]
+    # A whole-word token not written after a space (see test_server's bad_words test).
+    banned = next((t for t in tokens if t.isalpha()), None)
+    assert banned, f"the random model chose no plain-word token: {tokens}"
+    (plain,) = backend.generate([request])
+    assert plain.text == raw.outputs[0].text  # the backend sends what vLLM gets directly
+    steered_request = chat("Trail running shoes", max_tokens=12, repeat_penalty=1.0, bad_words=(banned,))
+    (steered,) = backend.generate([steered_request])
     assert steered.ok and steered.text != plain.text
+    (raw_steered,) = llm.chat([list(steered_request.messages)], sampling_params(steered_request), use_tqdm=False)
+    assert banned not in [tokenizer.decode([t]) for t in raw_steered.outputs[0].token_ids]
 
 
 def test_a_model_that_cannot_load_is_backend_unavailable(tmp_path):
