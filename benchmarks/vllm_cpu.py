@@ -54,18 +54,12 @@ def raw_offline(backend, requests: Sequence[GenerationRequest]) -> dict:
             "tokens_per_s": completion / wall}
 
 
-def bench_offline(catalog: Path, requests, locales: str, fields: str, model: str, settings: dict,
-                  log: Path) -> dict:
-    from localize.backends.vllm_offline import VLLMOfflineBackend
-
-    backend = VLLMOfflineBackend(model, settings, log_file=log)
-    try:
-        backend.load()
-        raw_offline(backend, requests[:1])  # warm-up, not counted
-        raw = raw_offline(backend, requests)
-        pipeline = _timed_pipeline(_options(catalog, locales, fields, backend="vllm-offline"), backend)
-    finally:
-        backend.close()
+def bench_offline(catalog: Path, requests, locales: str, fields: str, backend) -> dict:
+    """Raw vllm.LLM.chat, then the pipeline, on one loaded VLLMOfflineBackend."""
+    backend.load()
+    raw_offline(backend, requests[:1])  # warm-up, not counted
+    raw = raw_offline(backend, requests)
+    pipeline = _timed_pipeline(_options(catalog, locales, fields, backend="vllm-offline"), backend)
     return {"raw": raw, "pipeline": pipeline,
             "efficiency": pipeline["tokens_per_s"] / raw["tokens_per_s"] if raw["tokens_per_s"] else None}
 
@@ -77,7 +71,11 @@ def _ratio_metric(label: str, result: dict, note: str) -> Metric:
 
 def run_benchmark(rows: int = 24, locales: str = "es,fr,tr", fields: str = "Title", in_flight: int = 16,
                   model: str | None = None, endpoint: str | None = None, engines=("server", "offline"),
-                  max_model_len: int = 4096, workdir: Path | None = None) -> tuple[list[Metric], dict]:
+                  max_model_len: int = 4096, offline_backend=None,
+                  workdir: Path | None = None) -> tuple[list[Metric], dict]:
+    """`endpoint`: measure that server instead of starting one; `offline_backend`: a
+    VLLMOfflineBackend (loaded or not) to measure instead of building one from `model`."""
+    from localize.backends.vllm_offline import VLLMOfflineBackend
     from localize.testing.vllm_server import running_vllm_server
 
     metrics: list[Metric] = []
@@ -107,8 +105,13 @@ def run_benchmark(rows: int = 24, locales: str = "es,fr,tr", fields: str = "Titl
             metrics.append(info(NAME, "vLLM server: prefix-cache hit rate (pipeline)",
                                 result["pipeline"]["prefix_cache_hit_rate"], "", result["pipeline"]["hit_rate_source"]))
         if "offline" in engines:
-            settings = {"max_model_len": max_model_len, "max_num_seqs": in_flight}
-            result = bench_offline(catalog, requests, locales, fields, model, settings, tmp / "offline.log")
+            backend = offline_backend or VLLMOfflineBackend(
+                model, {"max_model_len": max_model_len, "max_num_seqs": in_flight}, log_file=tmp / "offline.log")
+            try:
+                result = bench_offline(catalog, requests, locales, fields, backend)
+            finally:
+                if offline_backend is None:
+                    backend.close()
             details["offline"] = result
             metrics.append(_ratio_metric("in-process vLLM", result, "raw = vllm.LLM.chat"))
         if "server" in details and "offline" in details:

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from localize.backends import create_backend
-from localize.backends.engine_log import output_to, vllm_logging_env
+from localize.backends.engine_log import vllm_logging_env
 from localize.backends.vllm_offline import VLLMOfflineBackend
 from localize.backends.vllm_settings import OFFLINE_SETTINGS, parse_offline_settings, parse_setting_pairs
 from localize.errors import UsageError
