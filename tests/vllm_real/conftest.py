@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # benchmarks/ is imported as a package
     sys.path.insert(0, str(REPO))
 
-from tiny_vllm import MAX_MODEL_LEN, SERVED_NAME  # noqa: E402
+from vllm_real.tiny_vllm import MAX_MODEL_LEN, SERVED_NAME  # noqa: E402
 
 # No torch.compile: it spends minutes compiling C++ on a small CI machine, and the
 # tests are about the API, not speed (the benchmark runs compiled).

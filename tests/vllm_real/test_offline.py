@@ -11,7 +11,7 @@ if importlib.util.find_spec("vllm") is None:  # found, not imported: localize se
     pytest.skip("vLLM is not installed here: CI runs these in its vLLM stage (.ci/vllm-stage.sh)",
                 allow_module_level=True)
 
-from tiny_vllm import MAX_MODEL_LEN  # noqa: E402
+from vllm_real.tiny_vllm import MAX_MODEL_LEN  # noqa: E402
 
 from localize.backends.base import GenerationRequest  # noqa: E402
 from localize.errors import BackendUnavailable  # noqa: E402

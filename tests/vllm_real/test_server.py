@@ -21,7 +21,7 @@ if importlib.util.find_spec("vllm") is None:  # found, not imported: localize se
     pytest.skip("vLLM is not installed here: CI runs these in its vLLM stage (.ci/vllm-stage.sh)",
                 allow_module_level=True)
 
-from tiny_vllm import MAX_MODEL_LEN, SERVED_NAME  # noqa: E402
+from vllm_real.tiny_vllm import MAX_MODEL_LEN, SERVED_NAME  # noqa: E402
 
 from benchmarks.common import prefix_cache_hit_rate, read_metrics  # noqa: E402
 from localize.backends.base import GenerationRequest  # noqa: E402
