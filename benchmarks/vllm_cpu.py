@@ -23,6 +23,7 @@ send repair requests the raw runs do not; rates compare speeds, not totals.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -56,6 +57,10 @@ def raw_offline(backend, requests: Sequence[GenerationRequest]) -> dict:
 
 def bench_offline(catalog: Path, requests, locales: str, fields: str, backend) -> dict:
     """Raw vllm.LLM.chat, then the pipeline, on one loaded VLLMOfflineBackend."""
+    from localize.testing.vllm_server import CPU_KV_CACHE_GIB
+
+    # As for the server: vLLM's CPU backend otherwise reserves most of the machine's memory.
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", CPU_KV_CACHE_GIB)
     backend.load()
     raw_offline(backend, requests[:1])  # warm-up, not counted
     raw = raw_offline(backend, requests)

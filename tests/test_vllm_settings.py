@@ -127,3 +127,17 @@ def test_logging_env_points_vllm_logging_at_the_file(tmp_path):
     logging.getLogger("vllm").handlers.clear()
     assert "engine ready" in log.read_text()
     assert env["VLLM_CONFIGURE_LOGGING"] == "1"
+
+
+def test_a_failed_load_names_the_root_cause_from_the_log(tmp_path):
+    from localize.backends.vllm_offline import VLLMOfflineBackend
+
+    log = tmp_path / "v.log"
+    log.write_text("INFO starting\nTraceback (most recent call last):\n  File x\n"
+                   "ValueError: Available memory on node 0 (13.71/17.34 GiB) is less than desired\n"
+                   "ERROR EngineCore failed to start.\n")
+    backend = VLLMOfflineBackend("m", log_file=log)
+    message = backend._load_failure(RuntimeError("Engine core initialization failed. See root cause above."))
+    assert message == (f"vLLM could not load m: Engine core initialization failed. See root cause above.; "
+                       f"ValueError: Available memory on node 0 (13.71/17.34 GiB) is less than desired "
+                       f"(details in {log})")

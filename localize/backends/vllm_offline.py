@@ -20,6 +20,7 @@ import gc
 import importlib.util
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -86,9 +87,18 @@ class VLLMOfflineBackend(Backend):
                     send_vllm_logging_to(self.log_file)  # in case vLLM was imported before
                 self._llm = LLM(model=self.model, **self.settings)
             except Exception as exc:  # vLLM raises many types for bad models or no GPU
-                hint = "" if self.verbose else f" (details in {self.log_file})"
-                raise BackendUnavailable(f"vLLM could not load {self.model}: {_one_line(exc)}{hint}") from None
+                raise BackendUnavailable(self._load_failure(exc)) from None
         return self._llm
+
+    def _load_failure(self, exc: BaseException) -> str:
+        message = f"vLLM could not load {self.model}: {_one_line(exc)}"
+        if self.verbose:
+            return message
+        # The engine process fails with "see root cause above": the cause is in the log.
+        cause = _last_exception_line(self.log_file)
+        if cause and cause not in message:
+            message += f"; {cause}"
+        return f"{message} (details in {self.log_file})"
 
     def _prepare_log(self) -> bool:
         """Empty the log (it holds this run's output only) and point vLLM's logging
@@ -174,6 +184,19 @@ def _request_errors() -> tuple[type[BaseException], ...]:
     except ImportError:
         return (ValueError,)
     return (ValueError, VLLMClientError)
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_.]*(?:Error|Exception): .+")
+
+
+def _last_exception_line(log: Path) -> str | None:
+    """The last `SomeError: message` line of a log (a traceback's last line), shortened."""
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    found = [line.strip() for line in lines if _EXCEPTION_LINE.match(line.strip())]
+    return found[-1][:500] if found else None
 
 
 def _one_line(exc: BaseException) -> str:
