@@ -45,7 +45,7 @@ def raw_offline(backend, requests: Sequence[GenerationRequest]) -> dict:
     """vllm.LLM.chat on every request at once: what the engine does without localize around it."""
     from localize.backends.vllm_offline import sampling_params
 
-    llm = backend._llm  # noqa: SLF001 - the very engine the pipeline uses, already loaded
+    llm = backend.engine  # the very engine the pipeline uses, already loaded
     t0 = time.perf_counter()
     outputs = llm.chat([list(r.messages) for r in requests], [sampling_params(r) for r in requests], use_tqdm=False)
     wall = time.perf_counter() - t0

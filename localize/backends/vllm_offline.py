@@ -67,6 +67,12 @@ class VLLMOfflineBackend(Backend):
     def load(self) -> None:
         self._load()
 
+    @property
+    def engine(self):
+        """The loaded `vllm.LLM` (loading it if needed): for benchmarks and tests that
+        compare localize with vLLM used directly on the very same engine."""
+        return self._load()
+
     def _quiet(self):
         """Where vLLM's output goes while it loads or shuts down (see engine_log)."""
         return contextlib.nullcontext() if self.verbose else output_to(self.log_file)

@@ -25,7 +25,7 @@ def chat(text: str, **kw) -> GenerationRequest:
 
 
 def test_settings_reach_the_engine(offline_engine):
-    config = offline_engine.backend._llm.llm_engine.vllm_config
+    config = offline_engine.backend.engine.llm_engine.vllm_config
     assert config.model_config.max_model_len == MAX_MODEL_LEN
     assert config.scheduler_config.max_num_seqs == 8
     assert config.cache_config.enable_prefix_caching is True
@@ -59,7 +59,7 @@ def test_banned_word_is_not_generated(offline_engine):
 
     backend = offline_engine.backend
     request = chat("Trail running shoes", max_tokens=12, repeat_penalty=1.0)
-    llm = backend._llm
+    llm = backend.engine
     (raw,) = llm.chat([list(request.messages)], sampling_params(request), use_tqdm=False)
     tokenizer = llm.get_tokenizer()
     tokens = [tokenizer.decode([t]) for t in raw.outputs[0].token_ids]
