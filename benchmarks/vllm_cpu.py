@@ -23,6 +23,7 @@ send repair requests the raw runs do not; rates compare speeds, not totals.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -136,11 +137,14 @@ def main(argv=None) -> int:
     p.add_argument("--endpoint", help="measure this running server instead of starting one")
     p.add_argument("--engines", default="server,offline", help="server, offline or both")
     p.add_argument("--max-model-len", type=int, default=4096)
+    p.add_argument("--json", type=Path, help="also write every number behind the table here")
     args = p.parse_args(argv)
     metrics, details = run_benchmark(args.rows, args.locales, args.fields, args.in_flight, args.model, args.endpoint,
                                      tuple(args.engines.split(",")), args.max_model_len)
     print_table(metrics)
     m = machine()
+    if args.json:
+        args.json.write_text(json.dumps({"machine": m, "details": details}, indent=2, default=str) + "\n")
     print(f"{details['requests']} requests ({details['rows']} rows x {args.locales}), model {details['model']}; "
           f"{m['cpus']} CPUs ({m['cpu_model']}), load average {m['load_average_1_5_15']}")
     return 0
