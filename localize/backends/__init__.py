@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from typing import Callable, Union
+from pathlib import Path
+from typing import Any, Callable, Mapping, Union
 
 from localize.backends.base import Backend, Generation, GenerationRequest
 from localize.errors import UsageError
@@ -57,8 +58,16 @@ def create_backend(
     threads: int | None = None,
     timeout: float = 300.0,
     retries: int = 5,
+    offline_settings: Mapping[str, Any] | None = None,
+    engine_log: Path | None = None,
+    verbose: bool = False,
 ) -> Backend:
-    """Build the named engine (not loaded yet). `auto` picks vllm when its endpoint answers."""
+    """Build the named engine (not loaded yet). `auto` picks vllm when its endpoint answers.
+
+    vllm-offline only: `offline_settings` are vLLM engine arguments (checked by
+    `localize.backends.vllm_settings.parse_offline_settings`), `engine_log` the
+    file vLLM's own output goes to, `verbose` leaves that output on the terminal.
+    """
     if name == "auto":
         from localize.backends.openai_server import DEFAULT_ENDPOINT, probe
 
@@ -76,4 +85,6 @@ def create_backend(
 
         return cls(endpoint or DEFAULT_ENDPOINT, model, max_in_flight=max_in_flight, timeout=timeout,
                    max_retries=retries)
-    return cls(model)
+    if name == "vllm-offline":
+        return cls(model, offline_settings, log_file=engine_log, verbose=verbose)
+    return cls(model)  # an engine registered with register_backend (tests' fake engine)
