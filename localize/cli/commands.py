@@ -38,6 +38,7 @@ def translate_cmd(
     retries: o.Retries = 5,
     threads: o.Threads = None,
     parallel: o.Parallel = None,
+    vllm_setting: o.VllmSettings = None,
     glossary: o.Glossaries = None,
     strict: o.Strict = False,
     cache: o.Cache = None,
@@ -48,12 +49,14 @@ def translate_cmd(
     Option defaults may come from [bold]./localize.toml[/bold], [bold]\\[tool.localize][/bold] in
     ./pyproject.toml or [bold]--config PATH[/bold]; the command line wins (see examples/localize.toml).
     """
+    from localize.backends.vllm_settings import parse_setting_pairs
     from localize.pipeline.run import RunOptions, enforce_strict, run
     from localize.pipeline.summary import print_summary
     from localize.text.locales import parse_locales
 
     o.reject_other_engines_options(ctx, backend)
     opts = RunOptions(
+        vllm_settings=parse_setting_pairs(vllm_setting or []),
         input=catalog, locales=parse_locales(to), output=output, fields=fields, layout=layout,
         market=market, backend=backend, model=model, endpoint=endpoint, max_in_flight=max_in_flight,
         timeout=timeout, retries=retries,

@@ -57,6 +57,12 @@ Threads = Annotated[Optional[int], typer.Option(
 Parallel = Annotated[Optional[int], typer.Option(
     "--parallel", min=1, help="Sequences decoded together.", rich_help_panel=EMBEDDED)]
 
+VllmSettings = Annotated[Optional[list[str]], typer.Option(
+    "--vllm-setting", metavar="NAME=VALUE", rich_help_panel=ENGINE,
+    help="vllm-offline: an engine setting (repeatable): tensor_parallel_size, pipeline_parallel_size, dtype, "
+         "quantization, max_model_len, gpu_memory_utilization, max_num_seqs, enable_prefix_caching, enforce_eager. "
+         "vLLM's own log goes to the cache folder's vllm-offline.log.")]
+
 Glossaries = Annotated[Optional[list[Path]], typer.Option(
     "--glossary", "-g", rich_help_panel=GLOSSARY,
     help="Glossary file (repeatable): keep / term / ban entries, enforced by a run and checked by eval; "
@@ -151,8 +157,10 @@ RunFirst = Annotated[bool, typer.Option(
 ENGINE_OF_OPTION = {
     "threads": "embedded", "parallel": "embedded",
     "endpoint": "vllm", "max_in_flight": "vllm", "timeout": "vllm", "retries": "vllm",
+    "vllm_setting": "vllm-offline",
 }
-ENGINE_LABEL = {"embedded": "embedded (llama.cpp on this machine)", "vllm": "vllm (an OpenAI-compatible server)"}
+ENGINE_LABEL = {"embedded": "embedded (llama.cpp on this machine)", "vllm": "vllm (an OpenAI-compatible server)",
+                "vllm-offline": "vllm-offline (vLLM in this process)"}
 
 
 def reject_other_engines_options(ctx: typer.Context, backend: str) -> None:

@@ -44,6 +44,7 @@ class RunOptions:
     retries: int = 5  # vllm: retries per request on 429, 5xx, resets and timeouts
     parallel: int | None = None
     threads: int | None = None
+    vllm_settings: dict = field(default_factory=dict)  # vllm-offline: validated vllm.LLM settings
     batch_rows: int | None = None  # None: 256, or 4 x max_in_flight for a server (see batch_size)
     html_piece_chars: int = 600
     quiet: bool = False
@@ -229,6 +230,7 @@ def _open_engine(opts: RunOptions, backend: Backend | None, undo: contextlib.Exi
         backend = create_backend(
             opts.backend, model=opts.model, endpoint=opts.endpoint, max_in_flight=opts.max_in_flight,
             parallel=opts.parallel, threads=opts.threads, timeout=opts.timeout, retries=opts.retries,
+            offline_settings=opts.vllm_settings,
         )
         undo.callback(backend.close)
     backend.load()  # a bad model or a server that is down fails before any output exists
