@@ -19,7 +19,7 @@ from typer._click import exceptions as click_exceptions  # typer vendors click; 
 from typer.core import TyperGroup
 
 from localize import __version__
-from localize.errors import LocalizeError
+from localize.errors import LocalizeError, printable_line
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 70, 130
 
@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    print(f"localize: error: {_without_secrets(message)}", file=sys.stderr)
+    print(f"localize: error: {printable_line(_without_secrets(message))}", file=sys.stderr)
     sys.exit(code)
 
 

@@ -1,4 +1,14 @@
-"""What a run tells the seller: per-row issues in a sidecar CSV, totals in a summary."""
+"""What a run tells the seller: per-row issues in a sidecar CSV, totals in a summary.
+
+The side files (`<output stem>.report.csv`, `.errors.csv`) are named after the
+output, so they can land on a file that is not localize's: the input itself
+(`localize shop.report.csv -o shop.csv`) or a seller's own `shop.report.csv`.
+localize knows a side file is its own by its first row: exactly the header it
+writes (optionally followed by a `signature` column). Any other existing file
+under a side file's name is refused before any work (`claim`), and is never
+replaced or deleted, so a run can only ever overwrite or remove its own earlier
+report.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +16,13 @@ import csv
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Iterable
 
+from localize.errors import OutputError
 from localize.io.stale_temps import make_temp
+
+SIGNATURE_COLUMN = "signature"  # a trailing column a signed report adds to the header
+_HEADER_PROBE_CHARS = 4096  # a side file's header is short; a longer first line is not one
 
 
 @dataclass
@@ -53,11 +68,34 @@ class RunStats:
         return d
 
 
+def written_by_localize(path: Path, header: list[str]) -> bool:
+    """Whether `path` is a regular file whose first CSV row is `header`,
+    optionally followed by a signature column: a side file localize wrote."""
+    if not path.is_file():  # a folder, or a named pipe that would block the read
+        return False
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            first = f.readline(_HEADER_PROBE_CHARS)
+    except (OSError, UnicodeDecodeError):
+        return False
+    row = next(csv.reader([first]), [])
+    return row in (header, [*header, SIGNATURE_COLUMN])
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
 class _SidecarCSV:
     """A CSV beside the output, opened on its first row so clean runs leave no
-    file behind; written to a temp file and renamed at the end like the main output."""
+    file behind; written to a temp file and renamed at the end like the main output.
+    Only a file localize wrote is ever replaced or removed under its name."""
 
     HEADER: list[str] = []
+    KIND = "side"  # what the file is, in messages
 
     def __init__(self, path: Path):
         self.path = path
@@ -66,28 +104,68 @@ class _SidecarCSV:
         self._writer = None
         self.count = 0
 
+    def claim(self, input: Path, outputs: Iterable[Path]) -> None:
+        """Refuses, before any work, a name that is the input or an output, or
+        that holds a file localize did not write."""
+        if _same_file(self.path, Path(input)):
+            raise OutputError(f"{self.path}: the {self.KIND} file would overwrite the input; "
+                              "choose another -o, or rename the input")
+        if any(_same_file(self.path, Path(out)) for out in outputs):
+            raise OutputError(f"{self.path}: the {self.KIND} file would overwrite an output; choose another -o")
+        if (self.path.exists() or self.path.is_symlink()) and not written_by_localize(self.path, self.HEADER):
+            raise OutputError(self._not_ours())
+
+    def _not_ours(self) -> str:
+        return (f"{self.path}: exists and was not written by localize (its first row is not localize's "
+                f"{self.KIND} header), and this run would replace or remove it; move or rename it, or "
+                "choose another -o")
+
     def _write(self, row: list) -> None:
-        if self._writer is None:
-            fd, self._tmp = make_temp(self.path)  # also removes the temps of killed runs
-            self._file = os.fdopen(fd, "w", encoding="utf-8", newline="")
-            self._writer = csv.writer(self._file)
-            self._writer.writerow(self.HEADER)
-        self._writer.writerow(row)
+        try:
+            if self._writer is None:
+                fd, self._tmp = make_temp(self.path)  # also removes the temps of killed runs
+                self._file = os.fdopen(fd, "w", encoding="utf-8", newline="")
+                self._writer = csv.writer(self._file)
+                self._writer.writerow(self.HEADER)
+            self._writer.writerow(row)
+        except OSError as exc:  # a full disk, a read-only or vanished folder
+            raise self._write_error(exc) from None
         self.count += 1
 
+    def _write_error(self, exc: OSError) -> OutputError:
+        return OutputError(f"{self.path}: cannot write the {self.KIND} file: {exc.strerror or exc}")
+
+    def flush(self) -> None:
+        """Writes out what is buffered, so a full disk is found before the outputs are committed."""
+        if self._file is not None:
+            try:
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            except OSError as exc:
+                raise self._write_error(exc) from None
+
     def commit(self) -> Path | None:
+        mine = not self.path.exists() or written_by_localize(self.path, self.HEADER)
         if self._file is None:
-            if self.path.exists():
+            if self.path.exists() and mine:
                 self.path.unlink()  # a stale file from an earlier run would mislead
             return None
-        self._file.close()
-        os.replace(self._tmp, self.path)
+        if not mine:  # appeared during the run (claim() checked before it)
+            raise OutputError(self._not_ours())
+        try:
+            self._file.close()
+            os.replace(self._tmp, self.path)
+        except OSError as exc:
+            raise self._write_error(exc) from None
         self._file = None
         return self.path
 
     def abort(self) -> None:
         if self._file is not None:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:
+                pass  # the write that failed was reported; the temp file goes below
             self._file = None
         if self._tmp and os.path.exists(self._tmp):
             os.unlink(self._tmp)
@@ -99,6 +177,7 @@ class ErrorLog(_SidecarCSV):
     Separate from the quality report, which flags outputs that exist."""
 
     HEADER = ["row", "column", "locale", "reason", "attempts"]
+    KIND = "errors"
 
     def add(self, row: int, column: str, locale: str, reason: str, attempts: int) -> None:
         self._write([row, column, locale, reason, attempts])
@@ -112,6 +191,7 @@ class IssueReport(_SidecarCSV):
     """
 
     HEADER = ["row", "column", "locale", "issue", "detail"]
+    KIND = "report"
 
     def __init__(self, path: Path, errors_path: Path | None = None):
         super().__init__(path)
@@ -131,6 +211,15 @@ class IssueReport(_SidecarCSV):
             return
         for issue, detail in cell.issues:
             self.add(row, column, locale, issue, detail)
+
+    def claim(self, input: Path, outputs: Iterable[Path]) -> None:
+        outputs = list(outputs)
+        super().claim(input, [*outputs, self.errors.path])
+        self.errors.claim(input, [*outputs, self.path])
+
+    def flush(self) -> None:
+        self.errors.flush()
+        super().flush()
 
     def commit(self) -> Path | None:
         self.errors.commit()

@@ -13,7 +13,9 @@ import polars as pl
 
 from localize.backends import Backend, create_backend
 from localize.catalog.fields import Field, detect_fields, parse_field_spec
-from localize.errors import BackendUnavailable, GlossaryViolations, InputError, OutputError, UsageError
+from localize.errors import (
+    BackendUnavailable, GlossaryViolations, InputError, OutputError, UsageError, printable_line,
+)
 from localize.io.catalog import CatalogReader, CatalogWriter, catalog_format
 from localize.pipeline import shopify_ta
 from localize.pipeline.progress import Progress
@@ -96,6 +98,27 @@ def output_paths(opts: RunOptions) -> dict[str | None, Path]:
     return paths
 
 
+def make_output_folders(folders, undo: contextlib.ExitStack) -> None:
+    """Creates the missing output folders; `undo` removes the ones it made if
+    they are still empty when the run ends (it failed before writing there)."""
+    made: list[Path] = []  # deepest first
+    undo.callback(_remove_empty_folders, made)
+    for folder in dict.fromkeys(folders):
+        made[:0] = [p for p in (folder, *folder.parents) if not p.exists()]
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{folder}: cannot create the output folder: {exc.strerror or exc}") from None
+
+
+def _remove_empty_folders(folders: list[Path]) -> None:
+    for folder in folders:
+        try:
+            folder.rmdir()  # only ever succeeds on an empty folder
+        except OSError:
+            pass
+
+
 def _file_name_part(code: str) -> str:
     """A locale code goes into file names: it must stay a plain name part, so
     no code can point a file outside the output folder. parse_locale only makes
@@ -132,12 +155,8 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
     """
     started = time.monotonic()
     paths = output_paths(opts)
-    for path in paths.values():
-        if not path.parent.exists():
-            try:
-                path.parent.mkdir(parents=True)
-            except OSError as exc:
-                raise OutputError(f"{path.parent}: cannot create the output folder: {exc.strerror}") from None
+    report = IssueReport(_report_path(next(iter(paths.values())), opts))
+    report.claim(opts.input, paths.values())  # never the input, nor a file localize did not write
     market = load_market(opts.market)
     templates = load_templates()
     glossary = None
@@ -149,7 +168,7 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
     with contextlib.ExitStack() as undo:
         reader = undo.enter_context(CatalogReader(opts.input, batch_rows=batch_size(opts), encoding=opts.encoding))
         for notice in reader.notices:  # a guessed encoding matters even with --quiet
-            print(f"localize: {notice}", file=sys.stderr, flush=True)
+            print(f"localize: {printable_line(notice)}", file=sys.stderr, flush=True)
         translate_adapt = shopify_ta.is_translate_adapt(reader.columns)
         if translate_adapt:
             _check_translate_adapt_options(opts)
@@ -166,7 +185,7 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
             undo.callback(backend.close)
         backend.load()  # a bad model or a server that is down fails before any output exists
         stats.backend = backend.description
-        report = IssueReport(_report_path(next(iter(paths.values())), opts))
+        make_output_folders([p.parent for p in paths.values()], undo)  # only now: a refused run changes nothing
         undo.callback(report.abort)  # both aborts are no-ops once committed
         writers: dict[str | None, CatalogWriter] = {}
         for loc, path in paths.items():
@@ -177,7 +196,7 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
         undo.callback(progress.close)
         what = "Shopify Translate & Adapt file" if translate_adapt else f"fields {', '.join(f.column for f in fields)}"
         progress.message(
-            f"localize: {opts.input} -> {', '.join(str(p) for p in paths.values())}\n"
+            f"localize: {printable_line(f'{opts.input} -> ' + ', '.join(str(p) for p in paths.values()))}\n"
             f"localize: {what}; locales "
             f"{', '.join(loc.code for loc in opts.locales)}; market {market.name}; engine {stats.backend}"
         )
@@ -218,6 +237,7 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
             raise BackendUnavailable(_stopped_message(exc, stats.rows, total_rows, store is not None)) from None
         if translate_adapt:
             _say_what_translate_adapt_left(ta, progress)
+        report.flush()  # a full disk fails the run here, before an output is committed
         stats.outputs = [str(w.commit()) for w in writers.values()]
         report_file = report.commit()
         stats.report = str(report_file) if report_file else None
@@ -325,26 +345,33 @@ def _localize_batch(batch: pl.DataFrame, offset: int, fields, opts, translator, 
     rows = batch.select([pl.col(c).cast(pl.String) for c in field_cols]).to_dicts()
     results = translator.translate(rows, fields, on_row_done=progress.rows_done, on_request_done=progress.tick)
     new_columns: dict[str, dict[str, list]] = {loc.code: {} for loc in opts.locales}
+    # Which cells the model wrote: only those may be neutralized against formula
+    # injection. A cell copied as it was (a "-20" that reads the same in every
+    # language) is the seller's own text and is never changed.
+    written: dict[str, dict[str, list[bool]]] = {loc.code: {} for loc in opts.locales}
     for loc in opts.locales:
         for f in fields:
-            values = []
+            values, by_model = [], []
             for r, row in enumerate(rows):
                 source = row.get(f.column)
                 cell = results.get((r, f.column, loc.code))
                 if cell is None:  # empty source: stays empty, no model call
                     values.append(source)
+                    by_model.append(False)
                     continue
                 report.add_cell(offset + r + 1, f.column, loc.code, cell)
                 values.append(cell.value)
+                by_model.append(cell.value is not None and cell.value != source)
             new_columns[loc.code][f.column] = values
+            written[loc.code][f.column] = by_model
     if None in writers:
         out = batch.with_columns(
             [pl.Series(f"{c}_{loc}", vals, dtype=pl.String) for loc, cols in new_columns.items() for c, vals in cols.items()]
         )
-        writers[None].write(out)
+        writers[None].write(out, {f"{c}_{loc}": m for loc, cols in written.items() for c, m in cols.items()})
     else:
         for loc, cols in new_columns.items():
             replaced = batch.with_columns(
                 [pl.Series(c, vals, dtype=batch.schema[c] if batch.schema[c] != pl.Null else pl.String) for c, vals in cols.items()]
             )
-            writers[loc].write(replaced)
+            writers[loc].write(replaced, written[loc])
