@@ -107,11 +107,17 @@ class _SidecarCSV:
     def claim(self, input: Path, outputs: Iterable[Path]) -> None:
         """Refuses, before any work, a name that is the input or an output, or
         that holds a file localize did not write."""
+        self._check_name(input, outputs)
+        self._check_existing()
+
+    def _check_name(self, input: Path, outputs: Iterable[Path]) -> None:
         if _same_file(self.path, Path(input)):
             raise OutputError(f"{self.path}: the {self.KIND} file would overwrite the input; "
                               "choose another -o, or rename the input")
         if any(_same_file(self.path, Path(out)) for out in outputs):
             raise OutputError(f"{self.path}: the {self.KIND} file would overwrite an output; choose another -o")
+
+    def _check_existing(self) -> None:
         if (self.path.exists() or self.path.is_symlink()) and not written_by_localize(self.path, self.HEADER):
             raise OutputError(self._not_ours())
 
@@ -214,8 +220,10 @@ class IssueReport(_SidecarCSV):
 
     def claim(self, input: Path, outputs: Iterable[Path]) -> None:
         outputs = list(outputs)
-        super().claim(input, [*outputs, self.errors.path])
-        self.errors.claim(input, [*outputs, self.path])
+        self._check_name(input, [*outputs, self.errors.path])  # the input first: the worse mistake
+        self.errors._check_name(input, [*outputs, self.path])
+        self._check_existing()
+        self.errors._check_existing()
 
     def flush(self) -> None:
         self.errors.flush()
