@@ -32,15 +32,24 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from hostile_corpus import CASES, Case, running_as_root, write_corpus
+from hostile_corpus import CASES, ENCODING_PROBES, Case, codec_names, running_as_root, write_corpus
+from localize.backends.base import Backend, Generation
 from localize.cli.app import main
+from localize.errors import InputError, UsageError
+from localize.io.catalog import CatalogReader
+from localize.pipeline.run import RunOptions, run
 from localize.testing.stub_server import running_stub_server
+from localize.text.locales import parse_locales
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -220,3 +229,131 @@ def test_formula_like_cells_stay_text_in_xlsx_output(corpus, stub_url, tmp_path,
     source = decoded_rows(corpus[case.name].read_bytes(), "utf-8", ",")
     width = len(source[0])
     assert [row[:width] for row in cells] == source
+
+
+# -- any encoding name Python knows (issue 20) -------------------------------------
+
+CODEC_NAMES = codec_names()
+
+
+@pytest.mark.parametrize("probe", sorted(ENCODING_PROBES))
+def test_every_codec_name_reads_the_file_or_refuses_with_one_reason(probe, tmp_path):
+    """Generated: every codec name Python knows (aliases and targets, base64,
+    idna and undefined included) on each probe file: the reader reads it or
+    raises a UsageError (exit 2: not a text encoding) or an InputError (exit 3:
+    this file is not in it), never anything that would end as an internal error."""
+    path = tmp_path / probe
+    path.write_bytes(ENCODING_PROBES[probe])
+    crashed = {}
+    for name in CODEC_NAMES:
+        try:
+            with CatalogReader(path, encoding=name) as reader:
+                reader.count_rows(strict=True)
+                for _ in reader.batches():
+                    pass
+        except (UsageError, InputError) as exc:
+            assert "\n" not in str(exc)
+        except Exception as exc:  # noqa: BLE001 -- collected, so one run names every offender
+            crashed[name] = f"{type(exc).__name__}: {exc}"
+    assert crashed == {}
+    assert len(CODEC_NAMES) > 300
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(CODEC_NAMES), spelling=st.sampled_from([str, str.upper, lambda n: n.replace("_", "-")]),
+       probe=st.sampled_from(sorted(ENCODING_PROBES)))
+def test_any_encoding_name_through_the_command_line(stub_url, tmp_path, capfd, name, spelling, probe):
+    """Generated: `--encoding NAME` as a user could spell any codec name, on any
+    probe file: exit 0, 2 or 3, and a failure is one line with no traceback."""
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    path = folder / probe
+    path.write_bytes(ENCODING_PROBES[probe])
+    out = folder / "out.csv"
+    code, stdout, stderr = run_main([str(path), "--to", "es", "--backend", "vllm", "--endpoint", stub_url,
+                                     "-o", str(out), "-q", "--encoding", spelling(name)], capfd)
+    assert code in (0, 2, 3), stderr
+    assert "Traceback" not in stderr and "internal error" not in stderr
+    if code:
+        assert len(stderr.splitlines()) == 1 and stderr.startswith("localize: error: "), stderr
+        assert not out.exists()
+    else:
+        assert out.exists()
+
+
+# -- the seller's own cells are never changed, in any layout (issue 20) --------------
+
+_PROMPT_SOURCE = re.compile(r"<<<\n(.*)\n>>>", re.S)
+_PROMPT_LOCALE = re.compile(r"\(([a-z]{2,3}(?:-[A-Za-z0-9]+)*)\)")
+
+
+class FormulaEngine(Backend):
+    """Answers every text with a formula-like one (`=`, `+`, `-` or `@` first)
+    and records what it was asked, so a test can tell the cells it wrote
+    from the cells copied without a call."""
+
+    name = "formula"
+
+    def __init__(self):
+        self.asked: set[str] = set()
+
+    def generate(self, requests, on_result=None):
+        out = []
+        for i, req in enumerate(requests):
+            prompt = req.messages[-1]["content"]
+            source = _PROMPT_SOURCE.search(prompt).group(1)
+            self.asked.add(source)
+            gen = Generation(text=FORMULA_TRIGGERS[len(source) % 4] + source.swapcase())
+            if on_result:
+                on_result(i, gen)
+            out.append(gen)
+        return out
+
+
+CELL = st.one_of(
+    st.sampled_from(["-20", "+44 20 7946 0000", "=1+2", "@SUM(1)", '=HYPERLINK("x")', "-50% sale", "Red scarf",
+                     "12.99", "+1", "\uff0d1", "\uff1d1", "\uff20x", "SKU-001"]),
+    st.text(alphabet="=+-@\uff1d\uff0b\uff0d\uff20%0123456789 .,abcXYZé", min_size=1, max_size=12)
+    .map(str.strip).filter(bool),
+)
+
+
+def read_cells(path: Path) -> list[list[str]]:
+    if path.suffix == ".xlsx":
+        import python_calamine as pc
+
+        book = pc.CalamineWorkbook.from_path(str(path))
+        try:
+            return [[str(v) for v in row] for row in book.get_sheet_by_index(0).to_python()]
+        finally:
+            book.close()
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return list(csv.reader(f, delimiter="\t" if path.suffix == ".tsv" else ","))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(titles=st.lists(CELL, min_size=1, max_size=6), suffix=st.sampled_from([".csv", ".tsv", ".xlsx"]),
+       layout=st.sampled_from(["per-locale", "columns"]))
+def test_cells_copied_without_a_model_call_are_never_changed(tmp_path, titles, suffix, layout):
+    """Generated: any cell, formula-like or not, in either layout and every
+    format a spreadsheet opens. A cell the model was not asked about (it reads
+    the same in every language: `-20`, a phone number, `=1+2`) comes back
+    exactly as the seller wrote it; a cell the model wrote never starts with
+    a character a spreadsheet would run."""
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    src = folder / "shop.csv"
+    with open(src, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([["Handle", "Title"], *[[f"h{i}", t] for i, t in enumerate(titles)]])
+    engine = FormulaEngine()
+    output = folder / "out" / (f"shop.{{locale}}{suffix}" if layout == "per-locale" else f"shop{suffix}")
+    stats = run(RunOptions(input=src, locales=parse_locales("es"), output=output, layout=layout, quiet=True),
+                backend=engine)
+    rows = read_cells(Path(stats.outputs[0]))[1:]
+    column = 1 if layout == "per-locale" else 2
+    if layout == "columns":
+        assert [row[1] for row in rows] == titles  # the seller's own column
+    for title, row in zip(titles, rows):
+        value = row[column]
+        if title in engine.asked:
+            assert value == "" or not value.startswith(FORMULA_TRIGGERS), (title, value)
+        else:
+            assert value == title, (title, value)
