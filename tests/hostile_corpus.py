@@ -192,6 +192,11 @@ CASES: list[Case] = [
         ["=HYPERLINK(\"http://x\")", "=SUM(A1:A9)", "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)", "=1"],
         ["f-2", "-50% sale", "<p>=not a formula</p>", "\tTabbed", "+44 20 7946 0000", "-1"],
     ]).encode(), why="the seller's cells stay as they are in CSV; generated ones are neutralized"),
+    Case("formula_like_copied.csv", 0, catalog([
+        ["c-1", "-20", "+44 20 7946 0000", "Acme", "S1", "1"],
+        ["c-2", "=1+2", "@1", "Acme", "S2", "1"],
+        ["c-3", "\uff0d5", "-", "Acme", "S3", "1"],
+    ]).encode(), why="cells that read the same in every language are copied, never prefixed with '"),
     Case("bidi_zero_width.csv", 0, catalog([
         ["b-1", "Tee \u202eeert\u202c ok", "<p>zero\u200bwidth\u200djoiner\u2060</p>", "Ac\u200bme", "S\u202e1", "1"],
         ["b-2", "\u2066isolate\u2069 \ufeffmid-BOM", "<p>\u200f\u200erl marks</p>", "Acme", "S2", "1"],
