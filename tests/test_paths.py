@@ -260,7 +260,7 @@ def place_side_file(path: Path, state, src: Path, header: str) -> bool:
     return False
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(input_name=st.sampled_from(["shop.report.csv", "shop.errors.csv", "export.csv", "shop.csv.report.csv"]),
        output=st.sampled_from([None, "shop.csv", "shop.tsv", "out/shop.csv", "shop.report.csv"]),
        report_state=SIDE_STATES, errors_state=SIDE_STATES, flagged=st.booleans())
@@ -404,11 +404,13 @@ def test_any_byte_in_a_path_gives_printable_lines(stub, tmp_path, capfd, name, k
         path.write_text("Handle,Title\nh1\n", encoding="utf-8")
     elif kind == "cp1252 notice":
         path.write_bytes("Handle,Title\nh1,Camiseta algodón\n".encode("cp1252"))
-    code, err = run_main([str(path), "--to", "es", "--backend", "vllm", "--endpoint", stub, "-q",
-                          "-o", str(root / "out.csv")], capfd)
+    quiet = [] if kind == "cp1252 notice" else ["-q"]  # a processed file: progress and summary too
+    code, err = run_main([str(path), "--to", "es", "--backend", "vllm", "--endpoint", stub, *quiet,
+                          "-o", str(path.with_name(path.stem + ".out.csv"))], capfd)  # named in the summary
     lines = assert_printable_lines(err)
     if kind == "cp1252 notice":
-        assert code == 0 and len(lines) == 1 and "Windows-1252" in lines[0]
+        assert code == 0 and "Windows-1252" in lines[0] and printable_line(str(path)) in lines[0]
+        assert all(line.startswith("localize: ") for line in lines), lines
         return
     assert code == 3
     assert lines == [f"localize: error: {printable_line(str(path))}"

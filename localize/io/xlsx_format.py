@@ -42,7 +42,7 @@ from typing import IO, Iterator
 import polars as pl
 
 from localize.errors import InputError, OutputError
-from localize.io.quiet_file import DetachableFile
+from localize.io.detachable_file import DetachableFile
 
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLUMNS = 16_384

@@ -278,6 +278,7 @@ def _open_store(opts: RunOptions, backend, templates, market, glossary, progress
     from localize.store import StoreError, StoreSession, TranslationStore
 
     def warn(message: str) -> None:  # shown even with --quiet: a run without its store cannot resume
+        message = printable_line(message)
         if opts.quiet:
             print(message, file=sys.stderr, flush=True)
         else:
