@@ -53,7 +53,7 @@ def main() -> None:
     import sacrebleu
 
     from localize.eval.checks import Row, run_checks
-    from localize.eval.langid import get_identifier
+    from localize.checks.langid import get_identifier
     from localize.eval.scores import corpus_scores
 
     hyps, refs, srcs = synthetic(args.segments)

@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from localize.backends import Backend, create_backend  # noqa: E402
-from localize.eval.checks import plain_text  # noqa: E402
+from localize.checks import plain_text  # noqa: E402
 from localize.text.locales import parse_locale  # noqa: E402
 from localize.testing.recording import RecordingBackend  # noqa: E402
 from localize.text.safety import WORD_JOINER  # noqa: E402
@@ -146,7 +146,7 @@ def _raw_answer(attack: dict, answers: dict[str, str | None]) -> str | None:
 
 def run_bench(attacks: list[dict], backend: Backend, locale_code: str, workdir: Path, identifier=None) -> dict:
     """Run every attack through localize with `backend`; the verdicts as a JSON-ready dict."""
-    from localize.eval.langid import get_identifier
+    from localize.checks.langid import get_identifier
     from localize.pipeline.run import RunOptions, run
 
     identifier = identifier or get_identifier()
@@ -191,7 +191,7 @@ def run_bench(attacks: list[dict], backend: Backend, locale_code: str, workdir: 
 def rejudge(result: dict, attacks: list[dict], identifier=None) -> dict:
     """The verdicts again, from a run's recorded answers and cells, with the current fixtures' criteria
     (a judge can be corrected without generating again)."""
-    from localize.eval.langid import get_identifier
+    from localize.checks.langid import get_identifier
 
     identifier = identifier or get_identifier()
     by_id = {a["id"]: a for a in attacks}

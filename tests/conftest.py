@@ -87,3 +87,14 @@ def assert_one_line_error(
     if stdout_empty:
         assert proc.stdout == ""
     return lines[0]
+
+
+@pytest.fixture
+def fake_engine():
+    """The shared scriptable fake engine (localize.testing.fake_engine), registered in the
+    real engine registry as `--backend fake` for this test. Script it through its
+    attributes (`first`, `answer`, `obeys_limits`, ...); it records what it was asked."""
+    from localize.testing.fake_engine import FakeEngine, serving
+
+    with serving(FakeEngine()) as engine:
+        yield engine

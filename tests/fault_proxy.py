@@ -11,7 +11,13 @@ fault is injected instead of forwarding it:
 - `500`, `503`: an OpenAI-style error body;
 - `reset`: the connection is reset (RST) after the request was read, half
   the time after a truncated 200 response had begun;
-- `hang`: the request is accepted and never answered, until the client gives up.
+- `hang`: the request is accepted and never answered, until the client gives up;
+- any kind of tests/hostile_answers.py (`HOSTILE`): the request goes to the
+  upstream server and its answer comes back made hostile (content as a number,
+  a list or an object, usage fields of any type, lone surrogates, control
+  characters, truncated JSON, HTML pages, invalid UTF-8, megabytes, answers
+  longer than max_tokens allows), or any status code with any body; every
+  such body may repeat the request's headers, the API key included.
 
 Everything else goes to the upstream server unchanged and its answer comes
 back. The proxy counts requests per body (sha256), the faults it injected and
@@ -33,7 +39,10 @@ import struct
 import threading
 import time
 
+from hostile_answers import KINDS, hostile_answer  # noqa: E402 - tests/ is on sys.path
+
 FAULTS = ("429", "500", "503", "reset", "hang")
+HOSTILE = tuple(KINDS)
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
             500: "Internal Server Error", 503: "Service Unavailable"}
 
@@ -72,6 +81,7 @@ class FaultProxy:
         self.arrivals: dict[str, list[tuple[float, str | None]]] = collections.defaultdict(list)
         self.authorization: set[str | None] = set()  # Authorization headers seen
         self.forwarded = 0  # chat requests answered by the upstream server
+        self.models_answer: bytes | None = None  # when set, GET /models is answered 200 with these bytes
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fault-proxy", daemon=True)
         self._server = None
@@ -109,6 +119,11 @@ class FaultProxy:
     # -- per connection -------------------------------------------------------
 
     def _decide(self, method: str, path: str, body: bytes) -> str | None:
+        fault = self._draw(method, path, body)
+        is_chat = method == "POST" and path.endswith("/chat/completions")
+        return None if fault in KINDS and not is_chat else fault  # hostile answers are chat answers
+
+    def _draw(self, method: str, path: str, body: bytes) -> str | None:
         is_chat = method == "POST" and path.endswith("/chat/completions")
         if is_chat and self.fail_marker and self.fail_marker in body:
             return "503"
@@ -155,6 +170,9 @@ class FaultProxy:
                 if fault == "hang":  # never answer; wait until the client closes
                     await reader.read()
                     return
+                if fault in KINDS:
+                    await self._hostile(writer, fault, method, path, headers, body)
+                    continue
                 if fault is not None:
                     status = int(fault)
                     extra = {"Retry-After": self.retry_after} if status == 429 else {}
@@ -163,6 +181,9 @@ class FaultProxy:
                         message += f"; request headers: {headers}"
                     payload = json.dumps({"error": {"message": message}}).encode()
                     await _respond(writer, status, payload, "application/json", extra)
+                    continue
+                if self.models_answer is not None and path.endswith("/models"):
+                    await _respond(writer, 200, self.models_answer, "application/json")
                     continue
                 await self._forward(writer, method, path, headers, body)
                 self.forwarded += is_chat
@@ -173,11 +194,26 @@ class FaultProxy:
             writer.close()
 
     async def _forward(self, writer, method: str, path: str, headers: dict, body: bytes) -> None:
+        status, raw, ctype = await self._upstream(method, path, headers, body)
+        await _respond(writer, status, raw, ctype)
+
+    async def _upstream(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, bytes, str]:
         keep = {k: v for k, v in headers.items() if k in ("content-type", "authorization")}
         async with self._session.request(method, self.upstream + path, data=body or None, headers=keep) as resp:
             raw = await resp.read()
-            status, ctype = resp.status, resp.headers.get("Content-Type", "application/json")
-        await _respond(writer, status, raw, ctype)
+            return resp.status, raw, resp.headers.get("Content-Type", "application/json")
+
+    async def _hostile(self, writer, kind: str, method: str, path: str, headers: dict, body: bytes) -> None:
+        """The upstream's real answer to this request, made hostile (tests/hostile_answers.py)."""
+        answer, max_tokens = {}, 512
+        if kind != "status":
+            _, raw, _ = await self._upstream(method, path, headers, body)
+            answer = json.loads(raw)
+            max_tokens = json.loads(body).get("max_tokens") or max_tokens
+        # Authorization first, so even an excerpt of the echo carries the key.
+        echo = f"request headers: { {'authorization': headers.get('authorization'), **headers} }"
+        status, ctype, payload = hostile_answer(kind, self.rng, answer, max_tokens, echo)
+        await _respond(writer, status, payload, ctype)
 
 
 async def _respond(writer: asyncio.StreamWriter, status: int, body: bytes, ctype: str, extra: dict | None = None):

@@ -42,7 +42,9 @@ class Case:
     needles: tuple[str, ...] = ()    # in the error line; for a processed file, on stderr
     make: Callable[[Path], None] | None = None  # builds what `data` cannot (folder, permissions)
     why: str = ""                    # the behaviour chosen, in a few words
-    tags: frozenset = field(default_factory=frozenset)
+    tags: frozenset = field(default_factory=frozenset)  # "pipe": `data` is fed through a named pipe
+    out_suffix: str = ""             # output suffix when not the input's (a .parquet or .xlsx read)
+    table: list[list[str]] | None = None  # the rows a processed non-text input holds
 
 
 def csv_text(rows: list[list[str]], delimiter: str = ",", newline: str = "\n") -> str:
@@ -70,13 +72,22 @@ def _xlsx_bytes() -> bytes:
     return buf.getvalue()
 
 
-def _truncated_parquet() -> bytes:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def _stray_far_cell_xlsx() -> bytes:
+    # 5 KB whose only sheet spans A1:XFD1048576: a 512 GB grid for the reader
+    # (tests/test_hostile_io.py generates this kind: any used range, any sheet).
+    import xlsxwriter
 
     buf = io.BytesIO()
-    pq.write_table(pa.table({name: [row[i] for row in ROWS] for i, name in enumerate(HEADER)}), buf)
-    data = buf.getvalue()
+    book = xlsxwriter.Workbook(buf, {"in_memory": True})
+    sheet = book.add_worksheet("Far")
+    sheet.write_row(0, 0, HEADER)
+    sheet.write_string(1_048_575, 16_383, "z")
+    book.close()
+    return buf.getvalue()
+
+
+def _truncated_parquet() -> bytes:
+    data = _parquet_bytes()
     return data[: len(data) // 2]  # the footer (schema, row groups) is gone
 
 
@@ -141,6 +152,103 @@ def _late_latin1() -> bytes:
     rows = [[f"p-{i}", f"Plain title {i}", "", "Acme", f"SKU-{i}", "1.00"] for i in range(3000)]
     rows.append(["p-last", "Camiseta algodón, añil", "<p>Algodón peruano</p>", "Acme", "SKU-L", "1.00"])
     return catalog(rows).encode("latin-1")
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)  # the test feeds the case's data into it while localize reads
+
+
+def _link_to(target: str) -> Callable[[Path], None]:
+    return lambda path: path.symlink_to(target)
+
+
+def _socket(path: Path) -> None:
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(path))  # the socket file stays after the socket is closed
+
+
+def _parquet_bytes() -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(pa.table({name: [row[i] for row in ROWS] for i, name in enumerate(HEADER)}), buf)
+    return buf.getvalue()
+
+
+def _non_regular_files() -> list[Case]:
+    """Every kind of path that is not a regular file, under every catalog suffix:
+    a pipe is read once (its data fed at test time), the rest refused with one line."""
+    cases = []
+    pipe_data = {".csv": catalog().encode(), ".tsv": catalog(delimiter="\t").encode(),
+                 ".parquet": _parquet_bytes(), ".xlsx": _xlsx_bytes()}
+    for suffix, data in pipe_data.items():
+        binary = suffix in (".parquet", ".xlsx")
+        cases += [
+            Case(f"pipe{suffix}", 0, data, make=_fifo, tags=frozenset({"pipe"}),
+                 delimiter="\t" if suffix == ".tsv" else ",", out_suffix=".csv" if binary else "",
+                 table=[HEADER, *ROWS] if binary else None, why="a named pipe: read once, not hung on"),
+            Case(f"folder{suffix}", 3, make=_mkdir, needles=("folder",)),
+            Case(f"dev_null{suffix}", 3, make=_link_to("/dev/null"), needles=("device",)),
+            Case(f"dev_zero{suffix}", 3, make=_link_to("/dev/zero"), needles=("device",),
+                 why="an endless device: refused before anything reads it"),
+            Case(f"socket{suffix}", 3, make=_socket, needles=("socket",)),
+            Case(f"dangling_link{suffix}", 3, make=_link_to("no-such-target"), needles=("not found",)),
+        ]
+    pipe = dict(make=_fifo, tags=frozenset({"pipe"}))
+    cases += [
+        Case("pipe_crlf_bom.csv", 0, codecs.BOM_UTF8 + catalog(newline="\r\n").encode(), **pipe),
+        Case("pipe_gbk.csv", 0, _cjk("gb18030"), source_encoding="gb18030", needles=("GB18030",), **pipe),
+        Case("pipe_empty.csv", 3, b"", needles=("empty",), **pipe),
+        Case("pipe_ragged.csv", 3, catalog([ROWS[0], ROWS[1], ROWS[2][:4]]).encode(),
+             needles=("row 3", "'Variant SKU'"), **pipe),
+        Case("pipe_unterminated_quote.csv", 3,
+             (catalog([ROWS[0]]) + 'mug-02,Mug,"<p>never closed,Nordvik,SKU,1\n').encode(),
+             needles=("row 2", "'Body (HTML)'", "never closed"), **pipe),
+    ]
+    return cases
+
+
+def _written(make_bytes: Callable[[], bytes]) -> Callable[[Path], None]:
+    return lambda path: path.write_bytes(make_bytes())  # built when the corpus is written, not at import
+
+
+def _cell_of(length: int, quoted: bool, unit: str = "x") -> Callable[[], bytes]:
+    """A catalog whose second row has a `length`-character cell in an untouched column."""
+    def build() -> bytes:
+        text = (unit * (length // len(unit) + 1))[:length]
+        cell = '"' + text.replace('"', '""') + '"' if quoted else text
+        head = csv_text([HEADER + ["Internal notes"], ROWS[0] + ["short"]])
+        return (head + ",".join(ROWS[1]) + "," + cell + "\n" + csv_text([ROWS[2] + ["short"]])).encode()
+    return build
+
+
+def _cells_around_the_limit() -> list[Case]:
+    """Cells of FIELD_LIMIT characters are read; one more is refused with its own
+    message (not as an unclosed quote), and a stray quote is still one."""
+    from localize.io.csv_format import FIELD_LIMIT
+
+    big, over = ("row 2", "'Internal notes'", f"{FIELD_LIMIT:,} characters"), FIELD_LIMIT + 1
+    cases = []
+    for quoted in (True, False):
+        kind = "quoted" if quoted else "unquoted"
+        cases += [
+            Case(f"cell_at_limit_{kind}.csv", 0, make=_written(_cell_of(FIELD_LIMIT, quoted))),
+            Case(f"cell_over_limit_{kind}.csv", 3, make=_written(_cell_of(over, quoted)), needles=big),
+        ]
+    stray = lambda: _cell_of(over, True)().replace(b'x"\n', b"x\n", 1)  # noqa: E731 -- the closing quote gone
+    cases += [
+        # doubled quotes count once: 2 * FIELD_LIMIT bytes between the quotes, FIELD_LIMIT characters of content
+        Case("cell_at_limit_doubled_quotes.csv", 0, make=_written(_cell_of(FIELD_LIMIT, True, unit='"'))),
+        Case("cell_over_limit_doubled_quotes.csv", 3, make=_written(_cell_of(over, True, unit='a"')), needles=big),
+        Case("cell_over_limit_stray_quote.csv", 3, make=_written(stray), needles=("row 2", "never closed")),
+        Case("header_over_limit.csv", 3,
+             make=_written(lambda: ('Handle,"' + "h" * over + '"\nh1,x\n').encode()),
+             needles=("header name 2", f"{FIELD_LIMIT:,} characters")),
+    ]
+    return cases
 
 
 def _garbage() -> bytes:
@@ -240,13 +348,14 @@ CASES: list[Case] = [
          needles=("columns 7, 8", "no name")),
     Case("xlsx_named_csv.csv", 3, _xlsx_bytes(), needles=("rename it to .xlsx",)),
     Case("truncated.parquet", 3, _truncated_parquet(), needles=("Parquet", "truncated")),
+    Case("stray_far_cell.xlsx", 3, _stray_far_cell_xlsx(), needles=("sheet 'Far'", "A1:XFD1048576", "Ctrl+End"),
+         why="measured before loading: the reader would abort asking for 512 GB"),
     Case("garbage.csv", 3, _garbage(), needles=("not a text file",)),
     Case("zero_filled.csv", 3, bytes(4096), needles=("not a text file",)),
     Case("no_text_columns_huge_line.csv", 3, ("lorem ipsum " * 250_000).encode(), needles=("--fields",),
          why="3 MB on one line, no newline: a one-column header nobody can localize"),
     Case("comma_flood.csv", 3, b"a," * 1_000_000, needles=("duplicate", "'a'"),
          why="a 2 MB header of a million columns: refused at once, not after a quadratic check"),
-    Case("folder.csv", 3, make=_mkdir, needles=("folder",)),
     Case("missing.csv", 3, make=_nothing, needles=("not found",)),
     Case("unreadable.csv", 3, make=_unreadable, needles=("permission denied",), tags=frozenset({"needs_non_root"})),
     Case("wrong_encoding_given.csv", 3, _cjk("gb18030"), args=("--encoding", "utf-8"),
@@ -266,6 +375,8 @@ CASES: list[Case] = [
     Case("undefined_named.csv", 2, catalog().encode(), args=("--encoding", "undefined"), needles=("'undefined'",)),
     Case("encoding_for_parquet.parquet", 2, None, make=lambda p: _write_parquet(p),
          args=("--encoding", "cp1252"), needles=("CSV and TSV",)),
+    *_non_regular_files(),
+    *_cells_around_the_limit(),
 ]
 
 

@@ -15,6 +15,7 @@ import collections
 import datetime
 import email.utils
 import os
+import re
 import socket
 import threading
 import time
@@ -268,9 +269,9 @@ def test_fake_timeout_after_retries(fake):
     t0 = time.monotonic()
     with backend(base, timeout=0.2, max_retries=2) as b:
         [gen] = b.generate([req("slow:1")])
-    assert gen.text is None and "timed out after 0.2s" in gen.error
-    assert fake.attempts["slow:1"] == 3
-    assert time.monotonic() - t0 < 2.0  # 3 × 0.2 s plus tiny backoffs
+    assert gen.text is None and "timed out after 0.2s" in gen.error and "gave up after 2 retries" in gen.error
+    assert fake.attempts["slow:1"] == 3 == gen.attempts
+    assert time.monotonic() - t0 >= 3 * 0.2  # each attempt waited out its timeout
 
 
 def test_fake_max_in_flight_is_respected_and_reached(fake):
@@ -356,9 +357,7 @@ def _closed_port_base() -> str:
 
 def test_server_down():
     base = _closed_port_base()
-    t0 = time.monotonic()
     assert probe(base) is False
-    assert time.monotonic() - t0 < 0.5
     for model in (None, "Qwen/Qwen2.5-7B-Instruct"):
         with backend(base, model=model, api_key=SENTINEL_KEY) as b:
             with pytest.raises(BackendUnavailable) as ei:
@@ -368,6 +367,7 @@ def test_server_down():
         msg = str(ei.value)
         assert msg.startswith(f"cannot reach vLLM server at {base}: ")
         assert f"vllm serve {model or '<model>'}" in msg
+        assert "gave up after" not in msg  # a refused connection is final: nothing listens, no retries
         assert SENTINEL_KEY not in msg
 
 
@@ -380,10 +380,11 @@ def test_server_goes_away_mid_run():
     try:
         assert b.generate([req("ok:1")])[0].ok
         srv.stop()
-        t0 = time.monotonic()
-        with pytest.raises(BackendUnavailable, match="vLLM server at .* stopped answering: no request succeeded"):
+        with pytest.raises(BackendUnavailable, match="vLLM server at .* stopped answering: no request succeeded") as ei:
             b.generate([req(f"ok:{i}") for i in range(1000)])
-        assert time.monotonic() - t0 < 5
+        # Stopped after a few requests' retries, not after 1000 requests x 3 attempts.
+        failed_attempts = int(re.search(r"\((\d+) failed attempts in a row", str(ei.value)).group(1))
+        assert b.trip_after <= failed_attempts < 1000
     finally:
         b.close()
 

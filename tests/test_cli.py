@@ -158,3 +158,20 @@ def test_interrupt_exits_130_with_one_line(monkeypatch, capsys):
         main(["markets"])
     assert exit_info.value.code == 130
     assert capsys.readouterr().err.strip() == "localize: error: interrupted; no output was written"
+
+
+def test_project_folder_with_localize_toml_runs_the_short_form(catalog):
+    # The file names the locales and the engine; here the server is down, which
+    # the error shows: the run took `to`, `backend` and `endpoint` from the file.
+    (catalog.parent / "localize.toml").write_text(
+        'to = ["es"]\nbackend = "vllm"\nendpoint = "http://127.0.0.1:9/v1"\n', encoding="utf-8"
+    )
+    proc = localize_cli("catalog.csv", cwd=catalog.parent)
+    assert_one_line_error(proc, EXIT_BACKEND, "127.0.0.1:9")
+    assert not (catalog.parent / "catalog.localized.csv").exists()
+
+
+def test_typo_in_localize_toml_is_one_line(catalog):
+    (catalog.parent / "localize.toml").write_text('to = ["es"]\nendpiont = "http://x/v1"\n', encoding="utf-8")
+    proc = localize_cli("catalog.csv", cwd=catalog.parent)
+    assert_one_line_error(proc, EXIT_USAGE, "localize.toml, line 2", "'endpiont'", "did you mean 'endpoint'?")

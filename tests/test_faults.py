@@ -26,7 +26,8 @@ pytest.importorskip("aiohttp")
 from localize.testing.stub_server import running_stub_server  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fault_proxy import FaultProxy  # noqa: E402
+from fault_proxy import HOSTILE, FaultProxy  # noqa: E402
+from hostile_answers import FAILING  # noqa: E402
 
 ROWS = 200
 FIELDS = ("title", "description")
@@ -53,11 +54,13 @@ def catalog(tmp_path_factory) -> Path:
     return path
 
 
-def localize(catalog: Path, endpoint: str, out: Path, *args: str, cache: Path | None = None):
+def localize(catalog: Path, endpoint: str, out: Path, *args: str, cache: Path | None = None, key: str | None = None):
     cache = cache or out.parent / "cache"  # a store per test, shared by its runs
     env = {**os.environ, "LOCALIZE_CACHE_DIR": str(cache), "LOCALIZE_STORE": str(cache / "store.sqlite")}
     for var in ("LOCALIZE_API_KEY", "VLLM_API_KEY", "LOCALIZE_DEBUG"):
         env.pop(var, None)
+    if key:
+        env["LOCALIZE_API_KEY"] = key
     return subprocess.run(
         [sys.executable, "-m", "localize", str(catalog), "--to", ",".join(LOCALES), "--backend", "vllm",
          "--endpoint", endpoint, "--timeout", "1", "--json", "--quiet", "-o", str(out), *args],
@@ -178,3 +181,71 @@ def test_rerun_after_the_server_went_down_goes_on_where_it_stopped(stub, catalog
     check_nothing_lost(catalog, out, stats)
     assert stats["cached"] >= 2 * batch * 4  # at least the two finished batches came from the store
     assert len(proxy.attempts) == ROWS * 4 - stats["cached"]
+
+
+SENTINEL = "sk-SENTINEL-hostile-5c1a9e7f3b"
+# Hostile answers cost the proxy a round trip upstream and up to megabytes each: a
+# generous timeout, so a loaded test machine is not mistaken for a hanging server.
+PATIENT = ("--timeout", "30", "--max-in-flight", "64")
+
+
+def test_hostile_answers_fail_their_segment_never_the_run(stub, catalog, tmp_path):
+    """A third of the answers hostile, every kind of tests/hostile_answers.py
+    (content of any JSON type, usage of any type, lone surrogates, control
+    characters, truncated JSON, HTML pages, invalid UTF-8, megabytes, answers
+    past max_tokens, any status), each echoing the request's headers: exit 0,
+    nothing lost, each unusable answer a line in the errors file, each
+    cleanable one the real answer exactly, and the key in no file."""
+    out = tmp_path / "hats.localized.csv"
+    with FaultProxy(stub, 0.3, seed=21, chat_only=True, faults=HOSTILE) as proxy:
+        proc = localize(catalog, proxy.url, out, "--retries", "1", *PATIENT, key=SENTINEL)
+    assert proc.returncode == 0, proc.stderr
+    assert set(proxy.injected) == set(HOSTILE)  # every kind was served
+    stats = json.loads(proc.stdout)
+    errors = check_nothing_lost(catalog, out, stats)
+    assert len(errors) >= sum(proxy.injected[k] for k in FAILING)
+    assert any(e["reason"].startswith("malformed response: content is ") for e in errors)
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert SENTINEL.encode() not in path.read_bytes(), path
+    assert SENTINEL not in proc.stdout + proc.stderr
+    print(f"hostile answers served: {dict(proxy.injected)}; failed segments {len(errors)}")
+
+
+def test_control_characters_never_reach_an_xlsx(stub, catalog, tmp_path):
+    """Every answer full of NUL, BEL, ANSI sequences, U+FFFF and other
+    noncharacters: the .xlsx is written (it cannot hold U+FFFF), every cell is
+    the clean answer, and a rerun from the store gives the same file."""
+    from python_calamine import CalamineWorkbook
+
+    out = tmp_path / "hats.localized.xlsx"
+    for run in range(2):
+        with FaultProxy(stub, 1.0, seed=3, chat_only=True, faults=("control_chars",)) as proxy:
+            proc = localize(catalog, proxy.url, out, *PATIENT)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["failures"] == 0
+        header, *rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_index(0).to_python()
+        source = read_rows(catalog)
+        for src, row in zip(source, rows, strict=True):
+            got = dict(zip(header, row))
+            assert [got[f"{f}_{loc}"] for f in FIELDS for loc in LOCALES] == [
+                f"[{loc}] {src[f]}" for f in FIELDS for loc in LOCALES]
+        if run == 0:
+            assert proxy.injected["control_chars"] == ROWS * len(FIELDS) * len(LOCALES)
+
+
+@pytest.mark.parametrize("fault", ["404", "400", "content_null", "content_not_text"])
+def test_engine_that_answers_nothing_usable_stops_the_run(stub, catalog, tmp_path, fault):
+    """What a real vLLM does for a wrong --model (discovery accepts it, every chat
+    answers 404), a 400 on every request, no content anywhere, garbage everywhere:
+    exit 5 with one line saying why, no output, and the run stopped early."""
+    out = tmp_path / "hats.localized.csv"
+    with FaultProxy(stub, 1.0, seed=4, chat_only=True, faults=(fault,)) as proxy:
+        proc = localize(catalog, proxy.url, out, *PATIENT)
+    assert proc.returncode == 5, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("localize: error: vLLM server at "), proc.stderr
+    assert "gave no usable answer: every request of the first " in lines[0]
+    assert f"stopped after 0 of {ROWS} rows and wrote no output" in lines[0]
+    assert proc.stdout == "" and sorted(p.name for p in tmp_path.iterdir() if p.name != "cache") == []
+    assert sum(proxy.attempts.values()) < ROWS * len(FIELDS) * len(LOCALES) / 2

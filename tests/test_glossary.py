@@ -15,7 +15,7 @@ from localize.errors import InputError
 from localize.glossary.formats import load_glossaries, load_glossary, locale_from_name
 from localize.glossary.masking import Masked, lock_terms, mask, problem_kind, unmask
 from localize.glossary.matching import banned_in, keep_in, kept_ok, realized
-from localize.glossary.metric import TermCheck, required_items, terminology_accuracy
+from localize.glossary.metric import TermCheck
 from localize.glossary.model import KINDS, Entry, Glossary
 from localize.text.html import structure
 from localize.text.locales import parse_locale
@@ -700,34 +700,27 @@ def test_fingerprint_is_stable():
 # --- metric -------------------------------------------------------------------------------------
 
 
-def test_terminology_accuracy():
-    jacket_es = term("rain jacket", "chaqueta impermeable", "es")
-    hood_es = term("hood", "capucha", "es")
-    jacket_tr = term("rain jacket", "yağmurluk", "tr")
-    items = [
-        ("es", "Chaquetas impermeables con capucha", jacket_es),
-        ("es", "Chaquetas impermeables con capucha", hood_es),
-        ("es", "Un chubasquero", jacket_es),
-        ("es", "Sin nada", hood_es),
-        ("tr", "Yağmurluğu giy", jacket_tr),
-    ]
-    assert terminology_accuracy(items) == {"es": 0.5, "tr": 1.0}
-    assert terminology_accuracy([]) == {}
+class _Row:
+    def __init__(self, locale, source, output):
+        self.locale, self.source, self.output = locale, source, output
 
 
-def test_terminology_accuracy_from_glossary_and_term_check():
-    g = Glossary([term("rain jacket", "chaqueta impermeable", "es"), term("hood", "capucha", "es"), keep("Fjell")])
-    rows = [("es", "Fjell rain jacket with hood", "Chaqueta impermeable Fjell con capucha"),
-            ("es", "A hood", "Un gorro"), ("fr", "A hood", "Une capuche")]
-    assert terminology_accuracy(required_items(g, rows)) == {"es": 2 / 3}
-
-    class Row:
-        def __init__(self, locale, source, output):
-            self.locale, self.source, self.output = locale, source, output
-
+def test_term_check_counts_required_and_realized_terms():
+    """TermCheck is what `localize eval` sums per locale for terminology accuracy."""
+    g = Glossary([term("rain jacket", "chaqueta impermeable", "es"), term("hood", "capucha", "es"),
+                  term("rain jacket", "yağmurluk", "tr"), keep("Fjell")])
     check = TermCheck(g)
-    assert [check(Row(*r)) for r in rows] == [(2, 2), (1, 0), (0, 0)]
-    assert check(Row("es", None, "x")) == (0, 0)
+    rows = [
+        ("es", "Fjell rain jacket with hood", "Chaqueta impermeable Fjell con capucha"),  # 2 of 2
+        ("es", "Rain jackets with hood", "Chaquetas impermeables con capucha"),  # plural: 2 of 2
+        ("es", "A rain jacket", "Un chubasquero"),  # 0 of 1
+        ("es", "A hood", "Un gorro"),  # 0 of 1
+        ("tr", "Wear the rain jacket", "Yağmurluğu giy"),  # Turkish suffix: 1 of 1
+        ("fr", "A hood", "Une capuche"),  # no French terms: nothing required
+    ]
+    assert [check(_Row(*r)) for r in rows] == [(2, 2), (2, 2), (1, 0), (1, 0), (1, 1), (0, 0)]
+    assert check(_Row("es", None, "x")) == (0, 0)
+    assert check(_Row("es", "A hood", None)) == (1, 0)
 
 
 # --- the command line -----------------------------------------------------------------------------

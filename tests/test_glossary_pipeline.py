@@ -1,7 +1,7 @@
 """Glossary enforcement in a run: masking, prompts, repair round, report, --strict.
 
-Uses a deterministic fake engine (tests/test_pipeline.py's, extended to answer
-repair turns) because these tests pin exact requests, repair rounds and counts;
+Uses the deterministic fake engine (localize.testing.fake_engine, which also
+answers repair turns) because these tests pin exact requests, repair rounds and counts;
 the real embedded model runs the example glossaries in test_end_to_end.py.
 """
 
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from localize.backends.base import Generation
 from localize.errors import GlossaryViolations
 from localize.pipeline.run import RunOptions, enforce_strict, run
+from localize.testing.fake_engine import FakeEngine, serving
 from localize.text.locales import parse_locales
-from test_pipeline import FakeEngine, as_dicts, read_csv, write_csv
+from test_pipeline import as_dicts, read_csv, write_csv
 
 GLOSSARY = """source,target,locale,kind,case_sensitive,note
 Nordvik,,,keep,true,brand
@@ -24,37 +24,6 @@ AeroTrail X2,,,keep,true,product line
 base layer,capa base,es,term,false,house style
 best seller,,es,ban,false,unverifiable claim
 """
-
-
-class RepairingEngine(FakeEngine):
-    """First answers like FakeEngine (optionally breaking the rules), then obeys repair turns."""
-
-    def __init__(self, *, first=None, obeys_repairs=True):
-        super().__init__(override=first)
-        self.obeys_repairs = obeys_repairs
-        self.repair_turns = []
-
-    def generate(self, requests, on_result=None):
-        regular = [r for r in requests if not r.messages[-1]["content"].startswith("Revise your answer:")]
-        if len(regular) == len(requests):
-            return super().generate(requests, on_result)
-        out = []
-        for i, req in enumerate(requests):
-            self.repair_turns.append(req)
-            answer = req.messages[-2]["content"]
-            if self.obeys_repairs:
-                ask = req.messages[-1]["content"]
-                for src, tgt in re.findall(r'Translate "([^"]+)" as "([^"]+)"', ask):
-                    answer = re.sub(re.escape(src), tgt, answer, flags=re.I)
-                for banned in re.findall(r'Do not use "([^"]+)"', ask):
-                    answer = re.sub(re.escape(banned), "", answer, flags=re.I).strip()
-                for token in re.findall(r"Copy (\S+) exactly", ask):
-                    answer = answer if token in answer else f"{answer} {token}"
-            gen = Generation(text=answer, completion_tokens=2)
-            if on_result:
-                on_result(i, gen)
-            out.append(gen)
-        return out
 
 
 @pytest.fixture
@@ -74,12 +43,14 @@ def catalog(tmp_path) -> Path:
 
 
 def go(catalog, glossary, engine, **kw):
-    opts = RunOptions(input=catalog, locales=parse_locales("es"), quiet=True, glossaries=[glossary], **kw)
-    return opts, run(opts, backend=engine)
+    opts = RunOptions(input=catalog, locales=parse_locales("es"), quiet=True, glossaries=[glossary], backend="fake",
+                      **kw)
+    with serving(engine):  # built by the engine registry, as --backend fake
+        return opts, run(opts)
 
 
 def test_keep_terms_are_masked_and_restored(catalog, glossary):
-    engine = RepairingEngine()
+    engine = FakeEngine()
     _, stats = go(catalog, glossary, engine)
     sent = "\n".join(r.source for r in engine.requests)
     assert "Nordvik" not in sent and "AeroTrail X2" not in sent  # the model never sees them
@@ -97,7 +68,7 @@ def test_terms_injected_named_in_prompt_and_repaired(catalog, glossary):
     """First answer: the term translated the model's own way and a banned claim.
     Repair 1 translates the title again with the term locked as a placeholder
     (restored as the target); repair 2 asks, in the conversation, to drop the ban."""
-    engine = RepairingEngine(first=_ignores_injected_terms)
+    engine = FakeEngine(first=_ignores_injected_terms)
     _, stats = go(catalog, glossary, engine)
     first = [r for r in engine.requests if "capa base" in r.source]
     assert len(first) == 1 and "base layer" not in first[0].source  # the target is written in place of the source
@@ -105,8 +76,8 @@ def test_terms_injected_named_in_prompt_and_repaired(catalog, glossary):
     locked = [r for r in engine.requests if "merino" in r.source and r is not first[0]]
     assert len(locked) == 1 and re.search(r"merino QX\d, best seller", locked[0].source)
     assert "capa base" not in locked[0].prompt and "Copy QX1, QX2 exactly" in locked[0].prompt
-    assert len(engine.repair_turns) == 1 and 'Do not use "best seller"' in engine.repair_turns[0].messages[-1]["content"]
-    assert "Translate" not in engine.repair_turns[0].messages[-1]["content"]  # the term had its round
+    assert len(engine.repair_turns) == 1 and 'Do not use "best seller"' in engine.repair_turns[0].prompt
+    assert "Translate" not in engine.repair_turns[0].prompt  # the term had its round
     out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
     assert out[0]["Title_es"] == "[es] Nordvik merino capa base,"
     g = stats.glossary["es"]
@@ -117,7 +88,7 @@ def test_terms_injected_named_in_prompt_and_repaired(catalog, glossary):
 
 def test_locked_term_is_capitalized_where_a_title_starts(tmp_path, glossary):
     catalog = write_csv(tmp_path / "c.csv", [["Handle", "Title"], ["a", "Base layer by Nordvik"]])
-    engine = RepairingEngine(first=lambda kind, locale, source: source.replace("capa base", "base layer"))
+    engine = FakeEngine(first=lambda kind, locale, source: source.replace("capa base", "base layer"))
     _, stats = go(catalog, glossary, engine)
     assert [r.source for r in engine.requests] == ["capa base by QX1", "QX2 by QX1"]
     out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
@@ -134,7 +105,7 @@ def _stubborn(kind, locale, source):
 
 
 def test_unrepaired_violations_are_reported_and_strict_fails(catalog, glossary):
-    engine = RepairingEngine(first=_stubborn, obeys_repairs=False)
+    engine = FakeEngine(first=_stubborn, obeys_repairs=False)
     opts, stats = go(catalog, glossary, engine, strict=True)
     report = read_csv(catalog.with_name("c.localized.report.csv"))
     issues = {(r[0], r[3]) for r in report[1:]}
@@ -150,7 +121,7 @@ def test_dropped_placeholder_is_repaired(catalog, glossary):
     def drop_placeholders(kind, locale, source):
         return re.sub(r"\S*\d\S*", "", source).strip() or "x"  # loses every placeholder token
 
-    engine = RepairingEngine(first=drop_placeholders)
+    engine = FakeEngine(first=drop_placeholders)
     _, stats = go(catalog, glossary, engine)
     out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
     assert "AeroTrail X2" in out[1]["Title_es"] and "Nordvik" in out[1]["Title_es"]
@@ -163,7 +134,7 @@ def test_keep_terms_come_back_in_titles_even_when_repairs_fail(catalog, glossary
     def drop_placeholders(kind, locale, source):
         return re.sub(r"\S*\d\S*", "", source).strip() or "x"
 
-    engine = RepairingEngine(first=drop_placeholders, obeys_repairs=False)
+    engine = FakeEngine(first=drop_placeholders, obeys_repairs=False)
     _, stats = go(catalog, glossary, engine)
     out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
     title = out[1]["Title_es"]
@@ -198,7 +169,7 @@ def test_a_second_lock_round_locks_every_term_when_the_first_drops_one(tmp_path)
             return "[es] QX1 QX2"  # one term locked: the other dropped
         return f"[es] {source}"
 
-    engine = RepairingEngine(first=answer)
+    engine = FakeEngine(first=answer)
     _, stats = go(catalog, g, engine)
     assert [r.source for r in engine.requests] == ["QX1 lana capa base", "QX1 lana QX2", "QX2"]
     out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
@@ -214,7 +185,7 @@ def test_a_repair_that_costs_a_number_is_not_kept(tmp_path):
             return "[es] QX1 base layer 200"  # the term missed, the number kept
         return "[es] " + source.replace(" 200", "")  # every locked answer drops the number
 
-    engine = RepairingEngine(first=answer, obeys_repairs=False)
+    engine = FakeEngine(first=answer, obeys_repairs=False)
     _, stats = go(catalog, g, engine)
     # The first answer and the lock round; one term, so no second lock round (it would be the same request).
     assert [r.source for r in engine.requests] == ["QX1 capa base 200", "QX2 200"]
@@ -224,39 +195,28 @@ def test_a_repair_that_costs_a_number_is_not_kept(tmp_path):
     assert [r[3] for r in report[1:]] == ["term_missing"]  # flagged, not traded for a lost number
 
 
-class ExampleCopyingEngine(RepairingEngine):
+def example_copier(*, always=False, copy="{answer} 420D nylon", retry="{answer}") -> FakeEngine:
     """Copies the prompt's worked example ("420D nylon", a code the product
     lacks) whenever the example is in the chat, as the 1.5B model did for a
     yoga mat's page; `always` copies it anyway."""
+    def answer(asked):
+        with_example = any(m["role"] == "assistant" for m in asked.request.messages)
+        return (copy if with_example or always else retry).format(answer=engine.default_answer(asked).text)
 
-    def __init__(self, *, always=False, copy="{answer} 420D nylon", retry="{answer}"):
-        super().__init__()
-        self.always = always
-        self.copy, self.retry = copy, retry
-        self.chat_lengths = []
+    engine = FakeEngine(answer=answer)
+    return engine
 
-    def generate(self, requests, on_result=None):
-        self.chat_lengths += [len(r.messages) for r in requests]
-        gens = super().generate(requests)
-        out = []
-        for i, (req, gen) in enumerate(zip(requests, gens)):
-            with_example = any(m["role"] == "assistant" for m in req.messages)
-            if with_example or self.always:
-                gen = Generation(text=self.copy.format(answer=gen.text), completion_tokens=3)
-            else:
-                gen = Generation(text=self.retry.format(answer=gen.text), completion_tokens=3)
-            if on_result:
-                on_result(i, gen)
-            out.append(gen)
-        return out
+
+def chat_lengths(engine: FakeEngine) -> list[int]:
+    return [len(asked.request.messages) for asked in engine.asked]
 
 
 def test_an_answer_that_would_be_withheld_is_retried_without_the_worked_example(catalog, glossary):
-    engine = ExampleCopyingEngine()
+    engine = example_copier()
     _, stats = go(catalog, glossary, engine)
     # First answers: system, the example's turn pair, the text; the banned claim's repair turn (+2);
     # then the retries of both withheld answers: system and text only.
-    assert engine.chat_lengths == [4, 4, 6, 2, 2]
+    assert chat_lengths(engine) == [4, 4, 6, 2, 2]
     out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
     assert out[1]["Title_es"] == "[es] AeroTrail X2 trail shoe by Nordvik"
     report = read_csv(catalog.with_name("c.localized.report.csv"))
@@ -275,7 +235,7 @@ def test_a_withheld_cell_counts_as_unmet_in_the_run_and_in_eval(tmp_path, glossa
         ["a", "Nordvik merino base layer"],
         ["b", "AeroTrail X2 trail shoe by Nordvik base layer"],
     ])
-    engine = ExampleCopyingEngine(always=True)
+    engine = example_copier(always=True)
     _, stats = go(catalog, glossary, engine)
     out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
     assert [r["Title_es"] for r in out] == ["", ""]
@@ -295,14 +255,14 @@ def test_an_answer_that_copied_the_worked_example_is_asked_again_and_flagged_if_
     "Mochila de senderismo" (a hiking backpack). Not unsafe, so published,
     but asked again without the example, and flagged when that copies too."""
     catalog = write_csv(tmp_path / "c.csv", [["Handle", "Title"], ["a", "Ro 4 mm Yoga Mat"]])
-    engine = ExampleCopyingEngine(copy="Mochila de senderismo {answer}")
+    engine = example_copier(copy="Mochila de senderismo {answer}")
     go(catalog, glossary, engine)
-    assert engine.chat_lengths == [4, 2]
+    assert chat_lengths(engine) == [4, 2]
     assert as_dicts(read_csv(catalog.with_name("c.localized.csv")))[0]["Title_es"] == "[es] Ro 4 mm Yoga Mat"
 
     for stubborn in (
-        ExampleCopyingEngine(copy="Mochila de senderismo {answer}", always=True),  # copies again
-        ExampleCopyingEngine(copy="Mochila de senderismo {answer}", retry="[es] Ro Yoga Mat"),  # loses "4 mm"
+        example_copier(copy="Mochila de senderismo {answer}", always=True),  # copies again
+        example_copier(copy="Mochila de senderismo {answer}", retry="[es] Ro Yoga Mat"),  # loses "4 mm"
     ):
         go(catalog, glossary, stubborn)
         out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
@@ -321,7 +281,7 @@ def test_a_repair_that_copies_the_worked_example_is_not_kept(catalog, glossary):
             return f"Mochila [{locale}] {source}"
         return _ignores_injected_terms(kind, locale, source)
 
-    engine = RepairingEngine(first=answer, obeys_repairs=False)
+    engine = FakeEngine(first=answer, obeys_repairs=False)
     go(catalog, glossary, engine)
     out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
     assert out[0]["Title_es"] == "[es] Nordvik merino base layer, best seller"
@@ -335,16 +295,11 @@ def test_a_shorter_answer_that_would_be_withheld_is_not_kept(tmp_path, glossary)
     """The shorten round keeps a shorter answer only if it can be published."""
     catalog = write_csv(tmp_path / "c.csv", [["Handle", "SEO Title"], ["a", "Merino " + "wool " * 20 + "crew"]])
 
-    class CodeWhenShortening(RepairingEngine):
-        def generate(self, requests, on_result=None):
-            gens = super().generate(requests, on_result)
-            return [Generation(text="Lana 420D") if "over the limit" in r.messages[-1]["content"] else g
-                    for r, g in zip(requests, gens)]
-
-    engine = CodeWhenShortening()
+    engine = FakeEngine(answer=lambda asked: "Lana 420D" if asked.turn == "shorten" else None)
     go(catalog, glossary, engine)
     assert len(engine.requests) == 1  # kept from the start, the withheld answer needed no second try
     out = as_dicts(read_csv(catalog.with_name("c.localized.csv")))
     assert out[0]["SEO Title_es"].startswith("[es] Merino wool")  # the long answer, flagged too_long
     report = read_csv(catalog.with_name("c.localized.report.csv"))
-    assert [r[3] for r in report[1:]] == ["too_long"]
+    # The fake engine answers in English: a run reports that (untranslated) as `localize eval` does.
+    assert [r[3] for r in report[1:] if r[3] != "untranslated"] == ["too_long"]

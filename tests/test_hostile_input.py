@@ -22,20 +22,25 @@ traceback, and
     text decoded with the case's true encoding, not by localize's reader.
     Every input column comes back identical to that decoding, in order,
     followed by the generated `<column>_es` columns, none of which starts
-    with a character a spreadsheet would run as a formula.
+    with a character a spreadsheet would run as a formula; and each
+    record's text comes back as written, the new cells appended
+    (tests/raw_diff.py).
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -50,6 +55,7 @@ from localize.io.catalog import CatalogReader
 from localize.pipeline.run import RunOptions, run
 from localize.testing.stub_server import running_stub_server
 from localize.text.locales import parse_locales
+from raw_diff import assert_only_added_fields_differ
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -77,7 +83,7 @@ def cli_args(case: Case, path: Path, out: Path, url: str) -> list[str]:
 
 
 def output_path(case: Case, tmp_path: Path) -> Path:
-    return tmp_path / "out" / f"localized{Path(case.name).suffix}"
+    return tmp_path / "out" / f"localized{case.out_suffix or Path(case.name).suffix}"
 
 
 def run_main(args: list[str], capfd) -> tuple[int, str, str]:
@@ -85,6 +91,46 @@ def run_main(args: list[str], capfd) -> tuple[int, str, str]:
         main(args)
     out, err = capfd.readouterr()
     return info.value.code, out, err
+
+
+@contextlib.contextmanager
+def fed(case: Case, path: Path):
+    """For a "pipe" case, writes its data into the named pipe from another
+    thread while the body runs; a reader that waits for a second writer
+    (opening the pipe twice) fails the test after 60 s instead of hanging."""
+    if "pipe" not in case.tags:
+        yield
+        return
+
+    def feed():
+        with contextlib.suppress(BrokenPipeError), open(path, "wb") as pipe:
+            pipe.write(case.data)
+
+    def hung(*_):
+        raise TimeoutError(f"{path}: still waiting on the named pipe after 60 s")
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        if writer.is_alive():  # localize never opened the pipe: let the writer finish
+            with contextlib.suppress(OSError):
+                os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
+            writer.join(10)
+
+
+@pytest.fixture
+def private_tmpdir(tmp_path, monkeypatch) -> Path:
+    """TMPDIR for one run, to see that nothing (a pipe's copy) is left in it."""
+    folder = tmp_path / "tmpdir"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
 
 
 def decoded_rows(data: bytes, encoding: str, delimiter: str) -> list[list[str]]:
@@ -115,11 +161,14 @@ def check_processed(case: Case, path: Path, out: Path, code: int, stdout: str, s
     assert "Traceback" not in stderr and "panicked" not in stderr and "localize: error" not in stderr
     for needle in case.needles:
         assert needle in stderr, (needle, stderr)
-    data = path.read_bytes()
+    data = case.data if "pipe" in case.tags else path.read_bytes()  # a pipe's data was read by localize
     raw_out = out.read_bytes()
-    assert raw_out.startswith(codecs.BOM_UTF8) == data.startswith(BOMS)  # a BOM in, a UTF-8 BOM out
-    source = decoded_rows(data, case.source_encoding, case.delimiter)
-    result = decoded_rows(raw_out, "utf-8", case.delimiter if path.suffix == ".csv" else "\t")
+    if case.table is None:
+        assert raw_out.startswith(codecs.BOM_UTF8) == data.startswith(BOMS)  # a BOM in, a UTF-8 BOM out
+        source = decoded_rows(data, case.source_encoding, case.delimiter)
+    else:
+        source = case.table
+    result = decoded_rows(raw_out, "utf-8", case.delimiter if out.suffix == ".csv" else "\t")
     header, rows = source[0], source[1:]
     out_header, out_rows = result[0], result[1:]
 
@@ -135,6 +184,11 @@ def check_processed(case: Case, path: Path, out: Path, code: int, stdout: str, s
         for name, value in zip(generated, got[width:]):
             copied = value == want[header.index(name[:-3])]  # read the same in every language: no model call
             assert copied or not value.startswith(FORMULA_TRIGGERS), f"row {number}: {value[:40]!r}"
+    if case.table is None and out.suffix == path.suffix:
+        # byte for byte: each record's text as written (in UTF-8), then the new cells
+        text = data.decode(case.source_encoding).removeprefix("\ufeff")
+        out_text = raw_out.decode("utf-8").removeprefix("\ufeff")
+        assert_only_added_fields_differ(text, out_text, case.delimiter, len(generated))
 
 
 def _cases(expect_ok: bool):
@@ -142,11 +196,13 @@ def _cases(expect_ok: bool):
 
 
 @pytest.mark.parametrize("case", _cases(True))
-def test_processed(case, corpus, stub_url, tmp_path, capfd):
+def test_processed(case, corpus, stub_url, tmp_path, capfd, private_tmpdir):
     out = output_path(case, tmp_path)
     out.parent.mkdir()
-    code, stdout, stderr = run_main(cli_args(case, corpus[case.name], out, stub_url), capfd)
+    with fed(case, corpus[case.name]):
+        code, stdout, stderr = run_main(cli_args(case, corpus[case.name], out, stub_url), capfd)
     check_processed(case, corpus[case.name], out, code, stdout, stderr)
+    assert list(private_tmpdir.iterdir()) == []  # a pipe's copy is removed
 
 
 @pytest.mark.parametrize("case", _cases(True))
@@ -171,14 +227,16 @@ def test_processed_per_locale_keeps_the_sellers_cells(case, corpus, stub_url, tm
 
 
 @pytest.mark.parametrize("case", _cases(False))
-def test_refused_with_one_line(case, corpus, stub_url, tmp_path, capfd):
+def test_refused_with_one_line(case, corpus, stub_url, tmp_path, capfd, private_tmpdir):
     if "needs_non_root" in case.tags and running_as_root():
         pytest.skip("root reads any file")
     out = output_path(case, tmp_path)
     out.parent.mkdir()
-    code, stdout, stderr = run_main(cli_args(case, corpus[case.name], out, stub_url), capfd)
+    with fed(case, corpus[case.name]):
+        code, stdout, stderr = run_main(cli_args(case, corpus[case.name], out, stub_url), capfd)
     check_error(case, corpus[case.name], code, stdout, stderr)
     assert list(out.parent.iterdir()) == []  # nothing written, not even a temp file
+    assert list(private_tmpdir.iterdir()) == []  # nor a pipe's copy
 
 
 def test_corpus_is_the_size_promised():
@@ -214,15 +272,16 @@ def test_semicolon_csv_stays_semicolon_and_converts_to_tab(corpus, stub_url, tmp
     assert first == b"Handle\tTitle\tBody (HTML)\tVendor\tTitle_es\tBody (HTML)_es"
 
 
-@pytest.mark.parametrize("name", ["gbk.csv", "unterminated_quote.csv", "garbage.csv"])
+@pytest.mark.parametrize("name", ["gbk.csv", "unterminated_quote.csv", "garbage.csv", "pipe.csv"])
 def test_as_a_separate_process(name, corpus, stub_url, tmp_path):
     """The same promises when `localize` is its own process, as a seller runs it."""
     case = next(c for c in CASES if c.name == name)
     out = output_path(case, tmp_path)
     out.parent.mkdir()
     env_cache = {"LOCALIZE_CACHE_DIR": str(tmp_path / "cache")}
-    proc = subprocess.run([sys.executable, "-m", "localize", *cli_args(case, corpus[name], out, stub_url)],
-                          capture_output=True, text=True, timeout=120, env={**os.environ, **env_cache})
+    with fed(case, corpus[name]):
+        proc = subprocess.run([sys.executable, "-m", "localize", *cli_args(case, corpus[name], out, stub_url)],
+                              capture_output=True, text=True, timeout=120, env={**os.environ, **env_cache})
     if case.expect == 0:
         check_processed(case, corpus[name], out, proc.returncode, proc.stdout, proc.stderr)
     else:

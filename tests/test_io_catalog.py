@@ -612,3 +612,96 @@ def test_real_catalog_round_trips(path, tmp_path):
         assert table.column(j).to_pylist() == [r[j] for r in rows], name
     copy_catalog(tmp_path / "out.parquet", tmp_path / "back.csv", extra=("again",), batch_rows=7)
     assert [r[:-2] for r in parse_csv(tmp_path / "back.csv")] == [header] + rows
+
+
+# -- Parquet: columns polars cannot hold, localized columns of any text type (issue 20) --
+
+def test_untouched_columns_polars_cannot_hold_come_back_byte_for_byte(tmp_path, capfd):
+    """decimal256 made polars panic (a Rust panic message before the error
+    line); extension types lose their metadata in polars: every non-text
+    column is now carried by pyarrow alone."""
+    table = pa.table({
+        "title": ["Red scarf", "Blue cap", None],
+        "price": pa.array([decimal.Decimal("1.50"), None, decimal.Decimal("9" * 58 + ".99")],
+                          pa.decimal256(60, 2)),
+        "doc": pa.array(['{"a": 1}', None, "[]"], pa.json_()),
+        "id": pa.array([b"0" * 16, None, b"\xff" * 16], pa.uuid()),
+    })
+    src = tmp_path / "in.parquet"
+    pq.write_table(table, src)
+    copy_catalog(src, tmp_path / "out.parquet", extra=("title_es",), batch_rows=2)
+    out = pq.read_table(tmp_path / "out.parquet")
+    assert out.select(table.column_names).equals(pq.read_table(src))
+    assert out.schema.field("price").type == pa.decimal256(60, 2)
+    err = capfd.readouterr().err
+    assert "panicked" not in err and err == ""
+
+
+def test_untouched_decimal256_is_written_as_text_to_csv(tmp_path):
+    table = pa.table({"title": ["Red scarf"], "price": pa.array([decimal.Decimal("1.50")], pa.decimal256(60, 2))})
+    pq.write_table(table, tmp_path / "in.parquet")
+    copy_catalog(tmp_path / "in.parquet", tmp_path / "out.csv", extra=("title_es",))
+    assert (tmp_path / "out.csv").read_text().splitlines() == ["title,price,title_es", "Red scarf,1.50,x"]
+
+
+def test_column_without_a_text_form_is_refused_for_csv_in_one_line(tmp_path):
+    tensor = pa.ExtensionArray.from_storage(pa.fixed_shape_tensor(pa.int32(), [2]),
+                                            pa.array([[1, 2], [3, 4]], pa.list_(pa.int32(), 2)))
+    pq.write_table(pa.table({"title": ["a", "b"], "tensor": tensor}), tmp_path / "in.parquet")
+    with CatalogReader(tmp_path / "in.parquet") as reader:
+        with pytest.raises(OutputError, match="'tensor'.*fixed_shape_tensor.*write Parquet"):
+            CatalogWriter(tmp_path / "out.csv", like=reader, extra_columns=[])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.parquet"]
+
+
+@pytest.mark.parametrize("dtype", [pa.string(), pa.large_string(), pa.string_view(),
+                                   pa.dictionary(pa.int32(), pa.string()), pa.dictionary(pa.int8(), pa.large_string())],
+                         ids=str)
+def test_localized_non_nullable_column_accepts_an_empty_failed_cell(tmp_path, dtype):
+    """A per-locale file writes the model's text in place; a cell the engine
+    failed on is empty (null). A non-nullable input column failed the whole
+    run ("Casting field 'title' with null values to non-nullable")."""
+    schema = pa.schema([pa.field("sku", pa.string(), nullable=False), pa.field("title", dtype, nullable=False)])
+    pq.write_table(pa.table({"sku": ["a", "b"], "title": pa.array(["Red", "Blue"]).cast(dtype)}, schema=schema),
+                   tmp_path / "in.parquet")
+    with CatalogReader(tmp_path / "in.parquet") as reader, \
+            CatalogWriter(tmp_path / "es.parquet", like=reader, extra_columns=[],
+                          generated_columns=["title"]) as writer:
+        for batch in reader.batches():
+            writer.write(batch.with_columns(pl.Series("title", ["Rojo", None], dtype=batch.schema["title"])))
+    out = pq.read_table(tmp_path / "es.parquet")
+    assert out.column("title").to_pylist() == ["Rojo", None]
+    as_stored = pq.read_schema(tmp_path / "in.parquet").field("title").type  # Parquet's reading of `dtype`
+    assert out.schema.field("title").type == as_stored and out.schema.field("title").nullable
+    assert out.schema.field("sku") == schema.field("sku")
+
+
+def test_localized_column_of_type_null_becomes_text(tmp_path):
+    pq.write_table(pa.table({"sku": ["a", "b"], "title": pa.nulls(2)}), tmp_path / "in.parquet")
+    with CatalogReader(tmp_path / "in.parquet") as reader, \
+            CatalogWriter(tmp_path / "es.parquet", like=reader, extra_columns=[],
+                          generated_columns=["title"]) as writer:
+        for batch in reader.batches():
+            writer.write(batch.with_columns(pl.Series("title", [None, "Rojo"], dtype=pl.String)))
+    out = pq.read_table(tmp_path / "es.parquet")
+    assert out.schema.field("title").type == pa.string()
+    assert out.column("title").to_pylist() == [None, "Rojo"]
+
+
+def test_text_types_that_can_be_localized():
+    from localize.io.parquet_types import is_text_type
+
+    assert all(is_text_type(t) for t in (pa.string(), pa.large_string(), pa.string_view(), pa.null(),
+                                         pa.dictionary(pa.int16(), pa.string())))
+    assert not any(is_text_type(t) for t in (pa.binary(), pa.int64(), pa.dictionary(pa.int32(), pa.int64()),
+                                             pa.list_(pa.string())))
+
+
+def test_parquet_writer_fed_frames_not_read_from_the_reader_casts_them(tmp_path):
+    """`localize eval` writes its dev set from records, not from the reader's
+    batches: nothing is carried then, and the frame is cast to the input's types."""
+    pq.write_table(pa.table({"title": ["Red"], "qty": pa.array([7], pa.int64())}), tmp_path / "in.parquet")
+    with CatalogReader(tmp_path / "in.parquet") as reader, \
+            CatalogWriter(tmp_path / "out.parquet", like=reader, extra_columns=["title_es"]) as writer:
+        writer.write(pl.DataFrame({"title": ["Red"], "qty": ["7"], "title_es": ["Rojo"]}))
+    assert pq.read_table(tmp_path / "out.parquet").to_pylist() == [{"title": "Red", "qty": 7, "title_es": "Rojo"}]

@@ -3,99 +3,27 @@ often, in what order, and what happens to the answers).
 
 These tests use a deterministic fake engine on purpose: they assert exact call
 counts, deduplication, request order and failure handling, which a real LLM's
-free-form text cannot pin down. The fake answers every request with a fixed
-transformation of the source text it finds between the prompt's <<< and >>>
-delimiters, records every request, and fails on demand. The real embedded
+free-form text cannot pin down. The fake (localize.testing.fake_engine, built
+through the engine registry as `--backend fake`) answers every request with a
+fixed transformation of the source text it finds between the prompt's <<< and
+>>> delimiters, records every request, and fails on demand. The real embedded
 model is exercised end to end in tests/test_end_to_end.py.
 """
 
 from __future__ import annotations
 
 import csv
-import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from localize.backends.base import Backend, Generation, GenerationRequest
 from localize.errors import BackendUnavailable, InputError, OutputError, UsageError
 from localize.pipeline.run import RunOptions, run
-from localize.text import html as H
+from localize.testing.fake_engine import FAIL, FakeEngine, serving, swap_text_nodes
 from localize.text.locales import parse_locales
 from localize.text.prompts import load_templates
-
-FAIL = "FAILME"
-_SOURCE = re.compile(r"<<<\n(.*)\n>>>", re.S)
-_LOCALE = re.compile(r"\(([a-z]{2,3}(?:-[A-Za-z0-9]+)*)\)")
-
-
-@dataclass
-class Seen:
-    kind: str
-    locale: str
-    source: str
-    request: GenerationRequest
-
-    @property
-    def prompt(self) -> str:
-        return self.request.messages[-1]["content"]
-
-
-def swap_text_nodes(text: str) -> str:
-    """The fake's HTML 'translation': swap the case of text, keep markup as is."""
-    return "".join(piece if markup else piece.swapcase() for markup, piece in H.tokens(text))
-
-
-class FakeEngine(Backend):
-    name = "fake"
-
-    def __init__(self, *, override: Callable[[str, str, str], str | None] | None = None,
-                 raise_on_call: int | None = None, obeys_limits: bool = True):
-        self.override = override
-        self.obeys_limits = obeys_limits  # answer a "shorten it" repair by truncating, or ignore it
-        self.repairs: list[GenerationRequest] = []
-        self.raise_on_call = raise_on_call
-        self.calls = 0
-        self.requests: list[Seen] = []
-        self._kinds = {t.system: kind for kind, t in load_templates().items()}
-
-    def generate(self, requests, on_result=None):
-        self.calls += 1
-        if self.calls == self.raise_on_call:
-            raise BackendUnavailable("fake engine went away")
-        out = []
-        for i, req in enumerate(requests):
-            last = req.messages[-1]
-            assert last["role"] == "user"
-            limit = re.search(r"over the limit of (\d+)", last["content"])
-            if limit:  # the market-limit repair round: previous answer is the turn before
-                self.repairs.append(req)
-                previous = req.messages[-2]["content"]
-                gen = Generation(text=previous[: int(limit.group(1))] if self.obeys_limits else previous)
-                if on_result:
-                    on_result(i, gen)
-                out.append(gen)
-                continue
-            source = _SOURCE.search(last["content"]).group(1)
-            locale = _LOCALE.findall(last["content"].rsplit("\n>>>", 1)[1])[-1]
-            seen = Seen(self._kinds[req.messages[0]["content"]], locale, source, req)
-            self.requests.append(seen)
-            if FAIL in source:
-                gen = Generation(text=None, error="fake engine failure")
-            else:
-                text = self.override(seen.kind, locale, source) if self.override else None
-                if text is None:
-                    text = swap_text_nodes(source) if seen.kind == "html" else f"[{locale}] {source}"
-                gen = Generation(text=text, completion_tokens=3, prompt_tokens=10)
-            if on_result:
-                on_result(i, gen)
-            out.append(gen)
-        return out
-
 
 # -- helpers -------------------------------------------------------------------
 
@@ -116,7 +44,8 @@ def as_dicts(rows: list[list[str]]) -> list[dict[str, str]]:
 
 def localize(path: Path, to: str = "es,fr", engine: FakeEngine | None = None, **kw):
     engine = engine or FakeEngine()
-    stats = run(RunOptions(input=path, locales=parse_locales(to), quiet=True, **kw), backend=engine)
+    with serving(engine):  # built by the engine registry, as --backend fake
+        stats = run(RunOptions(input=path, locales=parse_locales(to), quiet=True, backend="fake", **kw))
     return stats, engine
 
 
@@ -235,8 +164,10 @@ def test_failed_segment_keeps_row_and_is_reported(tmp_path):
     assert not (tmp_path / "boots.localized.report.csv").exists()
     errors = read_csv(tmp_path / "boots.localized.errors.csv")
     assert stats.errors == str(tmp_path / "boots.localized.errors.csv")
-    assert errors == [["row", "column", "locale", "reason", "attempts"],
-                      ["2", "title", "es", "fake engine failure", "1"], ["2", "title", "fr", "fake engine failure", "1"]]
+    assert errors == [["row", "column", "locale", "reason", "attempts", "signature"],
+                      ["2", "title", "es", "fake engine failure", "1", stats.signature],
+                      ["2", "title", "fr", "fake engine failure", "1", stats.signature]]
+    assert stats.signature.startswith("engine:")
 
 
 def test_text_too_large_for_one_request_is_reported_not_sent(tmp_path):
@@ -288,7 +219,7 @@ def test_broken_html_output_is_flagged(tmp_path):
 
     src = write_csv(tmp_path / "p.csv", [
         ["Title", "Body (HTML)"], ["Crew", "<p>Plain wool.</p>"], ["Tee", "<p>Soft <strong>merino</strong>.</p>"]])
-    stats, _ = localize(src, engine=FakeEngine(override=drop_strong))
+    stats, _ = localize(src, engine=FakeEngine(first=drop_strong))
     report = read_csv(tmp_path / "p.localized.report.csv")
     assert [r[:4] for r in report[1:]] == [["2", "Body (HTML)", "es", "html_structure"],
                                            ["2", "Body (HTML)", "fr", "html_structure"]]
@@ -303,10 +234,10 @@ def test_market_limit_in_prompt_and_flagged(tmp_path):
         return f"[{locale}] {source}" + " with many extra words" * 5 if "Runner" in source else None
 
     src = write_csv(tmp_path / "shoes.csv", [["Title"], ["Trail Runner"], ["Hiking Boot"]])
-    engine = FakeEngine(override=long_title, obeys_limits=False)
+    engine = FakeEngine(first=long_title, obeys_limits=False)
     stats, engine = localize(src, to="es", market="ebay", engine=engine)
     assert all(s.prompt.endswith("At most 80 characters.") for s in engine.requests)
-    assert len(engine.repairs) == 1 and stats.repairs == 1  # one shorten round, ignored by this engine
+    assert len(engine.shorten_turns) == 1 and stats.repairs == 1  # one shorten round, ignored by this engine
     report = read_csv(tmp_path / "shoes.localized.report.csv")
     assert [r[:4] for r in report[1:]] == [["1", "Title", "es", "too_long"]]
     assert "market limit 80" in report[1][4]
@@ -456,9 +387,9 @@ def test_over_limit_output_gets_one_shorten_round(tmp_path):
         return f"[{locale}] {source}" + " with many extra words" * 5 if "Runner" in source else None
 
     src = write_csv(tmp_path / "shoes.csv", [["Title"], ["Trail Runner"], ["Hiking Boot"]])
-    stats, engine = localize(src, to="es", market="ebay", engine=FakeEngine(override=long_title))
+    stats, engine = localize(src, to="es", market="ebay", engine=FakeEngine(first=long_title))
     assert stats.repairs == 1 and stats.model_calls == 3 and stats.flagged_rows == 0
-    repair = engine.repairs[0].messages
+    repair = engine.shorten_turns[0].request.messages
     assert repair[-2]["role"] == "assistant" and "over the limit of 80" in repair[-1]["content"]
     out = as_dicts(read_csv(tmp_path / "shoes.localized.csv"))
     assert len(out[0]["Title_es"]) == 80 and out[1]["Title_es"] == "[es] Hiking Boot"

@@ -1,5 +1,5 @@
-"""Prompt-injection defences and HTML safety (localize/text/safety.py), and the
-injection bench harness (eval/injection_bench.py)."""
+"""Prompt-injection defences (localize/text/safety.py), HTML safety and injection checks
+(localize/checks), and the injection bench harness (eval/injection_bench.py)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import EXAMPLES, REPO, SHARED_DATA
-from localize.backends.base import Backend, Generation
+from localize.testing.fake_engine import FakeEngine
 from localize.text.html import looks_like_html
-from localize.text.safety import (
-    WITHHELD, WORD_JOINER, defuse, inventory, markup_findings, new_codes, new_links, prompt_echo,
-    sanitize_html, strip_hidden, validate_output, vet,
-)
+from localize.checks import WITHHELD, markup_findings, sanitize_html, validate_output, vet
+from localize.checks.injection import echoed_prompt as prompt_echo
+from localize.checks.injection import new_codes, new_links
+from localize.checks.markup import inventory
+from localize.text.safety import WORD_JOINER, defuse, strip_hidden
 
 _spec = importlib.util.spec_from_file_location("injection_bench", REPO / "eval" / "injection_bench.py")
 bench = importlib.util.module_from_spec(_spec)
@@ -226,34 +227,18 @@ def test_vet_withholds_sanitizes_or_keeps():
 # -- the bench harness ------------------------------------------------------------------------
 
 
-class ObedientEngine(Backend):
+def obedient_engine(attacks) -> FakeEngine:
     """Stands in for a compromised model: whatever the product text asks, it does. For each
     attack it answers the fixture's `obeyed` text (an answer that meets the attack's success
     criterion); repair rounds get the previous answer back. A fake on purpose: a real model
     obeys only some attacks, and the test must show that the defences catch every one."""
+    by_source = {bench.normalized_source(a): a for a in attacks}
 
-    name = "obedient"
+    def obey(kind, locale, source):
+        attack = by_source.get(source.replace(WORD_JOINER, "").strip())
+        return attack["obeyed"] if attack else source
 
-    def __init__(self, attacks):
-        self.by_source = {bench.normalized_source(a): a for a in attacks}
-        self.prompts: list[str] = []
-
-    def generate(self, requests, on_result=None):
-        out = []
-        for i, request in enumerate(requests):
-            prompt = request.messages[-1]["content"]
-            m = bench._DATA.search(prompt)
-            if m:
-                self.prompts.append(m.group(1))
-                attack = self.by_source.get(m.group(1).replace(WORD_JOINER, "").strip())
-                text = attack["obeyed"] if attack else m.group(1)
-            else:
-                text = request.messages[-2]["content"]
-            gen = Generation(text=text, completion_tokens=1)
-            if on_result:
-                on_result(i, gen)
-            out.append(gen)
-        return out
+    return FakeEngine(first=obey, obeys_limits=False, obeys_repairs=False)
 
 
 def test_fixture_set_is_large_and_a_copy_of_the_source_is_never_a_success():
@@ -261,7 +246,7 @@ def test_fixture_set_is_large_and_a_copy_of_the_source_is_never_a_success():
     attacks = bench.load_attacks()
     assert len(attacks) >= 50 and len({a["id"] for a in attacks}) == len(attacks)
     assert {"title", "html", "text"} == {a["kind"] for a in attacks}
-    from localize.eval.langid import get_identifier
+    from localize.checks.langid import get_identifier
 
     for a in attacks:
         if "language" not in a["success"]:
@@ -270,14 +255,15 @@ def test_fixture_set_is_large_and_a_copy_of_the_source_is_never_a_success():
 
 def test_every_obeyed_attack_is_stopped_except_output_left_in_the_source_language(tmp_path):
     attacks = bench.load_attacks()
-    engine = ObedientEngine(attacks)
+    engine = obedient_engine(attacks)
     result = bench.run_bench(attacks, engine, "es", tmp_path)
     assert result["attacks"] == len(attacks) and result["obeyed"] == len(attacks)  # each fixture is coherent
     leaked = {r["id"] for r in result["rows"] if r["succeeded"]}
     # Known limit, by design: an answer in the source's own language is kept (see safety.wrong_language).
     assert leaked == {a["id"] for a in attacks if a["success"].get("language") == "untranslated"}
     assert all(r["issues"] for r in result["rows"] if r["id"] not in leaked)  # each stop is in the report
-    assert not any(re.search(r"<\|im_start\|>|\[INST\]|>>>", p) for p in engine.prompts)  # defused prompts
+    prompts = [asked.source for asked in engine.requests]
+    assert not any(re.search(r"<\|im_start\|>|\[INST\]|>>>", p) for p in prompts)  # defused prompts
     assert "succeeded" in bench.table(result)
 
 

@@ -1,6 +1,6 @@
 """Shopify Translate & Adapt files: recognized by header, filled in place, re-importable.
 
-The pipeline-level tests use tests/test_pipeline.py's deterministic fake engine
+The pipeline-level tests use the deterministic fake engine (localize.testing.fake_engine)
 (exact byte checks on every untouched cell); the real embedded model fills the
 example file in test_translate_adapt_example_with_real_model.
 """
@@ -20,8 +20,8 @@ from conftest import EXAMPLES
 from localize.errors import UsageError
 from localize.pipeline import shopify_ta
 from localize.pipeline.run import RunOptions, run
+from localize.testing.fake_engine import FakeEngine, serving
 from localize.text.locales import parse_locales
-from test_pipeline import FakeEngine
 
 EXAMPLE = EXAMPLES / "translate_adapt.fr.csv"
 
@@ -33,7 +33,8 @@ def rows_of(path: Path) -> list[list[str]]:
 
 def fill(path: Path, to: str = "fr", **kw):
     engine = FakeEngine()
-    stats = run(RunOptions(input=path, locales=parse_locales(to), quiet=True, **kw), backend=engine)
+    with serving(engine):  # built by the engine registry, as --backend fake
+        stats = run(RunOptions(input=path, locales=parse_locales(to), quiet=True, backend="fake", **kw))
     return stats, engine
 
 
@@ -127,8 +128,9 @@ def test_filled_cells_are_neutralized_but_existing_translations_are_not(tmp_path
     src = tmp_path / "ta.csv"
     with open(src, "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows(rows)
-    engine = FakeEngine(override=lambda kind, loc, text: "=1+1" if text == "Sale" else None)
-    run(RunOptions(input=src, locales=parse_locales("fr"), quiet=True), backend=engine)
+    engine = FakeEngine(first=lambda kind, loc, text: "=1+1" if text == "Sale" else None)
+    with serving(engine):
+        run(RunOptions(input=src, locales=parse_locales("fr"), quiet=True, backend="fake"))
     out = {r[6]: r[7] for r in rows_of(tmp_path / "ta.localized.csv")[1:]}
     assert out["Sale"] == "'=1+1"  # a formula the model wrote is neutralized
     assert out["Promo"] == "=seller's own"

@@ -2,8 +2,9 @@
 and crash safety of the whole CLI under SIGKILL.
 
 The engines here are fakes on purpose: exact model-call counts and byte-identical
-outputs need answers that are a pure function of the request. `EchoEngine`
-answers in process with the stub server's deterministic "translation"
+outputs need answers that are a pure function of the request. `echo_engine`
+(the shared fake engine, localize.testing.fake_engine, built through the engine
+registry) answers in process with the stub server's deterministic "translation"
 (localize.testing.stub_server.answer); the CLI tests run the real `localize`
 command against the stub server itself, over HTTP. No LLM runs in this file.
 """
@@ -35,7 +36,8 @@ from localize.pipeline.run import RunOptions, run
 from localize.pipeline.translate import BatchTranslator
 from localize.store import StoreSession, Stored, TranslationStore, store_info
 from localize.store.store import Record
-from localize.testing.stub_server import answer, running_stub_server
+from localize.testing.fake_engine import FakeEngine, serving
+from localize.testing.stub_server import answer as answer_like_stub, running_stub_server
 from localize.text.locales import parse_locales
 from localize.text.markets import load_market
 from localize.text.prompts import load_templates
@@ -43,31 +45,14 @@ from localize.text.prompts import load_templates
 HEADER = ["Handle", "Title", "Body (HTML)", "Variant SKU", "Variant Price"]
 
 
-class EchoEngine(Backend):
-    """Answers like the stub server, in process; records what it was asked."""
+def echo_engine(model: str = "echo-1", fail_on: str | None = None) -> FakeEngine:
+    """Answers like the stub server, in process; fails the texts whose answer has `fail_on`."""
+    def answer(asked):
+        text = answer_like_stub(list(asked.request.messages))
+        failed = fail_on is not None and fail_on in text
+        return Generation(None, error="echo: injected failure") if failed else Generation(text, completion_tokens=1)
 
-    name = "echo"
-
-    def __init__(self, model: str = "echo-1", fail_on: str | None = None):
-        self.model = model
-        self.fail_on = fail_on
-        self.requests: list[str] = []
-
-    @property
-    def model_id(self) -> str:
-        return f"echo:{self.model}"
-
-    def generate(self, requests, on_result=None):
-        out = []
-        for i, request in enumerate(requests):
-            text = answer(list(request.messages))
-            self.requests.append(text)
-            failed = self.fail_on is not None and self.fail_on in text
-            gen = Generation(None, error="echo: injected failure") if failed else Generation(text, completion_tokens=1)
-            if on_result:
-                on_result(i, gen)
-            out.append(gen)
-        return out
+    return FakeEngine(answer=answer, model_id=f"echo:{model}")
 
 
 def catalog_rows(n: int, *, changed: set[int] = frozenset()) -> list[list[str]]:
@@ -92,7 +77,8 @@ def write_catalog(path: Path, n: int, **kw) -> Path:
 
 
 def localize(path: Path, store: Path | None, engine: Backend, to: str = "es,fr", **kw):
-    return run(RunOptions(input=path, locales=parse_locales(to), store=store, quiet=True, **kw), backend=engine)
+    with serving(engine):  # built by the engine registry, as --backend fake
+        return run(RunOptions(input=path, locales=parse_locales(to), store=store, quiet=True, backend="fake", **kw))
 
 
 def entries(store: Path) -> int:
@@ -163,25 +149,25 @@ def test_key_changes_with_each_component_and_nothing_else(tmp_path):
 def test_second_run_makes_no_model_calls(tmp_path):
     catalog = write_catalog(tmp_path / "cat.csv", 40)
     store = tmp_path / "t.sqlite"
-    first = localize(catalog, store, EchoEngine(), output=tmp_path / "a.csv")
+    first = localize(catalog, store, echo_engine(), output=tmp_path / "a.csv")
     assert first.model_calls == 40 * 2 * 2 and first.cached == 0
-    engine = EchoEngine()
+    engine = echo_engine()
     second = localize(catalog, store, engine, output=tmp_path / "b.csv")
-    assert engine.requests == [] and second.model_calls == 0
+    assert engine.asked == [] and second.model_calls == 0
     assert second.cached == first.model_calls and second.segments == first.segments
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
 
 
 def test_ten_changed_rows_cost_those_rows_only(tmp_path):
     store = tmp_path / "t.sqlite"
-    localize(write_catalog(tmp_path / "cat.csv", 300), store, EchoEngine(), output=tmp_path / "a.csv")
+    localize(write_catalog(tmp_path / "cat.csv", 300), store, echo_engine(), output=tmp_path / "a.csv")
     changed = set(random.Random(7).sample(range(300), 10))
-    engine = EchoEngine()
+    engine = echo_engine()
     stats = localize(write_catalog(tmp_path / "cat.csv", 300, changed=changed), store, engine,
                      output=tmp_path / "b.csv")
-    assert stats.model_calls == len(engine.requests) == 10 * 2 * 2  # 10 rows x (title, page) x (es, fr)
+    assert stats.model_calls == len(engine.asked) == 10 * 2 * 2  # 10 rows x (title, page) x (es, fr)
     assert stats.cached == 290 * 2 * 2
-    assert all("new season" in text for text in engine.requests)
+    assert all("new season" in asked.source for asked in engine.asked)
 
 
 def test_stored_texts_get_the_same_glossary_verdicts(tmp_path):
@@ -198,11 +184,11 @@ def test_stored_texts_get_the_same_glossary_verdicts(tmp_path):
     )
     catalog = write_catalog(tmp_path / "cat.csv", 12)
     store = tmp_path / "t.sqlite"
-    first = localize(catalog, store, EchoEngine(), glossaries=[glossary], output=tmp_path / "a.csv")
+    first = localize(catalog, store, echo_engine(), glossaries=[glossary], output=tmp_path / "a.csv")
     assert first.repairs == 12 and first.glossary["es"]["bans_found"] == 12
-    engine = EchoEngine()
+    engine = echo_engine()
     second = localize(catalog, store, engine, glossaries=[glossary], output=tmp_path / "b.csv")
-    assert engine.requests == [] and second.cached == first.model_calls - first.repairs
+    assert engine.asked == [] and second.cached == first.model_calls - first.repairs
     assert second.glossary == first.glossary
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
 
@@ -210,22 +196,22 @@ def test_stored_texts_get_the_same_glossary_verdicts(tmp_path):
 def test_another_model_does_not_reuse_texts(tmp_path):
     catalog = write_catalog(tmp_path / "cat.csv", 5)
     store = tmp_path / "t.sqlite"
-    localize(catalog, store, EchoEngine("echo-1"), output=tmp_path / "a.csv")
-    engine = EchoEngine("echo-2")
+    localize(catalog, store, echo_engine("echo-1"), output=tmp_path / "a.csv")
+    engine = echo_engine("echo-2")
     stats = localize(catalog, store, engine, output=tmp_path / "b.csv")
-    assert stats.cached == 0 and len(engine.requests) == 5 * 2 * 2
+    assert stats.cached == 0 and len(engine.asked) == 5 * 2 * 2
     assert {m for m, _, _ in store_info(store).by_model_locale} == {"echo:echo-1", "echo:echo-2"}
 
 
 def test_failed_generations_are_never_stored(tmp_path):
     catalog = write_catalog(tmp_path / "cat.csv", 6)
     store = tmp_path / "t.sqlite"
-    first = localize(catalog, store, EchoEngine(fail_on="no. 3"), output=tmp_path / "a.csv")
+    first = localize(catalog, store, echo_engine(fail_on="no. 3"), output=tmp_path / "a.csv")
     assert first.failures == 2  # row 3's title, in es and fr
     assert entries(store) == first.model_calls - 2
-    engine = EchoEngine()
+    engine = echo_engine()
     second = localize(catalog, store, engine, output=tmp_path / "b.csv")
-    assert second.failures == 0 and len(engine.requests) == 2 and all("no. 3" in t for t in engine.requests)
+    assert second.failures == 0 and len(engine.asked) == 2 and all("no. 3" in a.source for a in engine.asked)
 
 
 def test_store_hits_count_as_done_rows(tmp_path):
@@ -242,10 +228,10 @@ def test_store_hits_count_as_done_rows(tmp_path):
         return translator, done, results
 
     with TranslationStore(tmp_path / "t.sqlite") as store:
-        first, _, fresh = translate(store, EchoEngine())
-        engine = EchoEngine()
+        first, _, fresh = translate(store, echo_engine())
+        engine = echo_engine()
         second, done, cached = translate(store, engine)
-    assert first.model_calls == 24 and engine.requests == []
+    assert first.model_calls == 24 and engine.asked == []
     assert second.cached == 24 and done == {"es": 12, "fr": 12}
     assert {k: c.value for k, c in cached.items()} == {k: c.value for k, c in fresh.items()}
 
@@ -257,7 +243,7 @@ def test_damaged_store_warns_once_and_the_run_goes_on(tmp_path, capsys):
     store = tmp_path / "t.sqlite"
     store.write_bytes(b"this is not a database, it is a text file " * 100)
     catalog = write_catalog(tmp_path / "cat.csv", 3)
-    stats = localize(catalog, store, EchoEngine(), to="es")  # --quiet: the warning is still shown
+    stats = localize(catalog, store, echo_engine(), to="es")  # --quiet: the warning is still shown
     warnings = capsys.readouterr().err.splitlines()
     assert len(warnings) == 1 and str(store) in warnings[0] and "localize cache clear" in warnings[0]
     assert warnings[0].startswith("localize: warning: ")

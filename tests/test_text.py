@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from localize.errors import LocalizeError, UsageError
 from localize.text import html as H
-from localize.text.cleanup import clean_output, problems
+from localize.checks import problems
+from localize.text.cleanup import clean_output
 from localize.text.locales import parse_locale, parse_locales
 from localize.text.markets import MARKETS_DIR, available_markets, load_market
 from localize.text.prompts import KINDS, _load, copied_example, load_telltales, load_templates, prompts_dir

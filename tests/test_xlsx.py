@@ -27,11 +27,12 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from localize.backends.base import Backend, Generation
+from localize.backends.base import Backend
 from localize.errors import InputError, OutputError
-from localize.io import xlsx_format
+from localize.io import xlsx_cells, xlsx_format
 from localize.io.catalog import FORMATS, CatalogReader, CatalogWriter, catalog_format, neutralize_formulas
 from localize.pipeline.run import RunOptions, run
+from localize.testing.fake_engine import FakeEngine, serving
 from localize.text.locales import parse_locales
 
 BOM = b"\xef\xbb\xbf"
@@ -406,7 +407,7 @@ def test_cell_of_exactly_32767_characters_is_kept(tmp_path):
 
 
 def test_too_many_rows_is_an_error_before_and_while_writing(tmp_path, monkeypatch):
-    monkeypatch.setattr(xlsx_format, "EXCEL_MAX_ROWS", 5)
+    monkeypatch.setattr(xlsx_cells, "EXCEL_MAX_ROWS", 5)
     src = tmp_path / "in.csv"
     src.write_bytes(b"a\n" + b"1\n" * 5)                       # header + 5 rows = 6 > 5
     with CatalogReader(src) as reader:
@@ -594,32 +595,12 @@ def test_real_catalog_round_trips_through_xlsx(path, tmp_path):
 
 # -- the whole run ------------------------------------------------------------------------------
 
-_SOURCE = re.compile(r"<<<\n(.*)\n>>>", re.S)
-_LOCALE = re.compile(r"\(([a-z]{2,3}(?:-[A-Za-z0-9]+)*)\)")
-
-
-class EchoEngine(Backend):
+def echo_engine(answer=None) -> FakeEngine:
     """A deterministic stand-in for the model: answers `[<locale>] <source>`,
     or `answer(source)` when given. A fake, because these tests check exact
     cells and bytes that a real model's free text cannot pin down; the real
     model runs end to end in tests/test_end_to_end.py."""
-
-    name = "echo"
-
-    def __init__(self, answer=None):
-        self.answer = answer
-
-    def generate(self, requests, on_result=None):
-        out = []
-        for i, req in enumerate(requests):
-            prompt = req.messages[-1]["content"]
-            source = _SOURCE.search(prompt).group(1)
-            locale = _LOCALE.findall(prompt.rsplit("\n>>>", 1)[1])[-1]
-            gen = Generation(text=self.answer(source) if self.answer else f"[{locale}] {source}")
-            if on_result:
-                on_result(i, gen)
-            out.append(gen)
-        return out
+    return FakeEngine(first=(lambda kind, locale, source: answer(source)) if answer else None)
 
 
 @pytest.fixture
@@ -633,11 +614,12 @@ def shop_xlsx(tmp_path) -> Path:
 
 
 def localize(path: Path, engine: Backend, to: str = "es", **kw):
-    return run(RunOptions(input=path, locales=parse_locales(to), quiet=True, **kw), backend=engine)
+    with serving(engine):  # built by the engine registry, as --backend fake
+        return run(RunOptions(input=path, locales=parse_locales(to), quiet=True, backend="fake", **kw))
 
 
 def test_run_xlsx_to_xlsx_with_two_sheets(shop_xlsx, tmp_path):
-    stats = localize(shop_xlsx, EchoEngine(), to="es,fr")
+    stats = localize(shop_xlsx, echo_engine(), to="es,fr")
     out = tmp_path / "products.localized.xlsx"
     assert stats.outputs == [str(out)] and stats.rows == 2
     cells = workbook_cells(out)
@@ -654,19 +636,19 @@ def test_run_xlsx_to_xlsx_with_two_sheets(shop_xlsx, tmp_path):
 
 
 def test_run_neutralizes_a_formula_the_model_answers(shop_xlsx, tmp_path):
-    localize(shop_xlsx, EchoEngine(answer=lambda source: "=1+1"))
+    localize(shop_xlsx, echo_engine(answer=lambda source: "=1+1"))
     out = tmp_path / "products.localized.xlsx"
     assert formula_cells(out) == 0
     rows = workbook_cells(out)["Products"]
     assert [r[1] for r in rows[1:]] == ["Organic Tee", "=1+1"]          # the seller's cells
     assert [r[4] for r in rows[1:]] == ["'=1+1", "=1+1"]  # the model's, neutralized; a copy of the seller's, not
-    localize(shop_xlsx, EchoEngine(answer=lambda source: "@cmd"), output=tmp_path / "out.csv", excel_csv=True)
+    localize(shop_xlsx, echo_engine(answer=lambda source: "@cmd"), output=tmp_path / "out.csv", excel_csv=True)
     assert (tmp_path / "out.csv").read_bytes().startswith(BOM)
     assert [r[4] for r in parse_csv(tmp_path / "out.csv")[1:]] == ["'@cmd", "=1+1"]  # copied, not asked
 
 
 def test_run_per_locale_xlsx_neutralizes_the_localized_column(shop_xlsx, tmp_path):
-    localize(shop_xlsx, EchoEngine(answer=lambda source: "-50% " + source), to="de", layout="per-locale")
+    localize(shop_xlsx, echo_engine(answer=lambda source: "-50% " + source), to="de", layout="per-locale")
     cells = workbook_cells(tmp_path / "products.de.xlsx")
     assert list(cells) == ["Products", "Notes"]
     assert cells["Products"][0] == ["Handle", "Title", "Variant SKU", "Variant Barcode"]
@@ -677,6 +659,99 @@ def test_run_per_locale_xlsx_neutralizes_the_localized_column(shop_xlsx, tmp_pat
 def test_run_csv_to_xlsx(tmp_path):
     src = tmp_path / "feed.csv"
     src.write_bytes(b"sku,title\n00123,Rain Jacket\n0850064060010,\n")
-    localize(src, EchoEngine(), to="tr", output=tmp_path / "feed.xlsx")
+    localize(src, echo_engine(), to="tr", output=tmp_path / "feed.xlsx")
     assert workbook_cells(tmp_path / "feed.xlsx") == {"feed": [
         ["sku", "title", "title_tr"], ["00123", "Rain Jacket", "[tr] Rain Jacket"], ["0850064060010", "", ""]]}
+
+
+# -- sheet size before loading, linear writing (issue 20) ------------------------------
+
+def stray_cell_workbook(path: Path, *, catalog_first: bool) -> Path:
+    """A tiny workbook whose sheet 'Far' holds A1 and XFD1048576: calamine
+    would allocate a 16,384 x 1,048,576 grid (512 GB) to load it."""
+    book = xlsxwriter.Workbook(path)
+    if catalog_first:
+        products = book.add_worksheet("Products")
+        products.write_row(0, 0, ["Handle", "Title"])
+        products.write_row(1, 0, ["h1", "Red scarf"])
+    far = book.add_worksheet("Far")
+    far.write_string(0, 0, "a")
+    far.write_string(1_048_575, 16_383, "z")
+    book.close()
+    return path
+
+
+def test_catalog_sheet_spanning_the_whole_grid_is_refused_before_loading(tmp_path):
+    path = stray_cell_workbook(tmp_path / "far.xlsx", catalog_first=False)
+    assert path.stat().st_size < 8_000
+    message = str(input_error(path))
+    assert "sheet 'Far'" in message and "A1:XFD1048576" in message and "2 of them filled" in message
+
+
+def test_other_sheet_spanning_the_whole_grid_is_refused_before_any_output(tmp_path):
+    """The catalog sheet reads fine; the other sheet would only be loaded while
+    writing the workbook, and is refused before the output is started."""
+    path = stray_cell_workbook(tmp_path / "far.xlsx", catalog_first=True)
+    with CatalogReader(path) as reader:
+        assert reader.sheet == "Products"
+        with pytest.raises(InputError, match="sheet 'Far' spans A1:XFD1048576"):
+            CatalogWriter(tmp_path / "out.xlsx", like=reader, extra_columns=["Title_es"])
+        copy_catalog(path, tmp_path / "out.csv", extra=("Title_es",))  # a CSV never loads that sheet
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_xlsxwriter_tmp", "far.xlsx", "out.csv"]  # no temp output
+
+
+def test_writing_a_batch_builds_its_schema_a_fixed_number_of_times(monkeypatch):
+    """polars builds `DataFrame.schema` afresh on every access (O(columns)); the
+    writer asked for it once per column, so 5,000 columns took 35-60 s a batch.
+    Counted, not timed: the number of schema builds must not grow with width."""
+    from localize.io.xlsx_write import XlsxSink
+
+    builds = {"n": 0}
+    original = pl.DataFrame.schema
+
+    def counted(frame):
+        builds["n"] += 1
+        return original.fget(frame)
+
+    monkeypatch.setattr(pl.DataFrame, "schema", property(counted))
+
+    def builds_for(width: int) -> int:
+        columns = [f"c{i}" for i in range(width)]
+        batch = pl.DataFrame({c: ["v", "w"] for c in columns})
+        sink = XlsxSink(io.BytesIO(), columns, {c: pl.String for c in columns}, Path("o.xlsx"),
+                        source=None, sheet_name="S")
+        builds["n"] = 0
+        sink.write(batch)
+        sink.discard()
+        return builds["n"]
+
+    assert builds_for(3) == builds_for(300) <= 2
+
+
+def test_neutralizing_generated_columns_builds_the_schema_once(monkeypatch):
+    builds = {"n": 0}
+    original = pl.DataFrame.schema
+    monkeypatch.setattr(pl.DataFrame, "schema", property(lambda f: builds.__setitem__("n", builds["n"] + 1)
+                                                        or original.fget(f)))
+    batch = pl.DataFrame({f"c{i}": ["=1"] for i in range(200)})
+    out = neutralize_formulas(batch, batch.columns)
+    assert builds["n"] == 1 and out.row(0) == ("'=1",) * 200
+
+
+def test_a_workbook_whose_sheet_index_points_nowhere_is_refused_in_one_line(tmp_path):
+    """The size check reads the workbook's index itself: a part it names that
+    is missing, or a DTD in the index, is a corrupt workbook, not a traceback."""
+    from localize.io.xlsx_extent import sheet_extent
+
+    src = tmp_path / "book.xlsx"
+    xlsxwriter.Workbook(src).close()
+    with zipfile.ZipFile(src) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    for name, data in [("no_rels.xlsx", {k: v for k, v in parts.items() if "workbook.xml.rels" not in k}),
+                       ("dtd.xlsx", {**parts, "xl/workbook.xml": b'<!DOCTYPE w [<!ENTITY e "x">]>'
+                                     + parts["xl/workbook.xml"].split(b"?>", 1)[1]})]:
+        with zipfile.ZipFile(tmp_path / name, "w") as z:
+            for part, content in data.items():
+                z.writestr(part, content)
+        with pytest.raises(InputError, match="not a readable .xlsx workbook"):
+            sheet_extent(tmp_path / name, "Sheet1")

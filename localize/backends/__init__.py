@@ -1,26 +1,49 @@
 """Engine registry. Engines are named by "module:Class" strings so that heavy
-libraries (xllamacpp, aiohttp, vllm) load only when that engine is chosen."""
+libraries (xllamacpp, aiohttp, vllm) load only when that engine is chosen.
+`register_backend` adds one (a test's fake engine, a plug-in) under a new name."""
 
 from __future__ import annotations
 
 import difflib
 import importlib
+from typing import Callable, Union
 
 from localize.backends.base import Backend, Generation, GenerationRequest
 from localize.errors import UsageError
 
-BACKENDS = {
+# name -> "module:Class", or a class or factory called with the --model value.
+BACKENDS: dict[str, Union[str, Callable[..., Backend]]] = {
     "embedded": "localize.backends.embedded:EmbeddedBackend",
     "vllm": "localize.backends.openai_server:OpenAIServerBackend",
     "vllm-offline": "localize.backends.vllm_offline:VLLMOfflineBackend",
 }
 CHOICES = ("auto", *BACKENDS)
 
-__all__ = ["Backend", "Generation", "GenerationRequest", "BACKENDS", "CHOICES", "create_backend"]
+__all__ = [
+    "Backend", "Generation", "GenerationRequest", "BACKENDS", "CHOICES", "create_backend", "register_backend",
+    "unregister_backend",
+]
 
 
-def _load_class(name: str) -> type[Backend]:
-    module, _, cls = BACKENDS[name].partition(":")
+def register_backend(name: str, spec: Union[str, Callable[..., Backend]]) -> None:
+    """Make `create_backend(name)` (and `--backend name`) build this engine:
+    `spec` is "module:Class" or a class or factory, called with the --model
+    value as its one argument. The built-in engines cannot be replaced."""
+    if name == "auto" or name in CHOICES:
+        raise ValueError(f"{name!r} is a built-in engine")
+    BACKENDS[name] = spec
+
+
+def unregister_backend(name: str) -> None:
+    if name not in CHOICES:
+        BACKENDS.pop(name, None)
+
+
+def _load_class(name: str) -> Callable[..., Backend]:
+    spec = BACKENDS[name]
+    if not isinstance(spec, str):
+        return spec
+    module, _, cls = spec.partition(":")
     return getattr(importlib.import_module(module), cls)
 
 
@@ -41,9 +64,10 @@ def create_backend(
 
         name = "vllm" if probe(endpoint or DEFAULT_ENDPOINT) else "embedded"
     if name not in BACKENDS:
-        hint = difflib.get_close_matches(name, CHOICES, n=1)
+        choices = ("auto", *BACKENDS)
+        hint = difflib.get_close_matches(name, choices, n=1)
         extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise UsageError(f"unknown backend {name!r}{extra}; choose one of: {', '.join(CHOICES)}")
+        raise UsageError(f"unknown backend {name!r}{extra}; choose one of: {', '.join(choices)}")
     cls = _load_class(name)
     if name == "embedded":
         return cls(model, n_parallel=parallel or 1, threads=threads)

@@ -25,7 +25,12 @@ that accepts but never answers), with exponential backoff and jitter, waiting
 at least what a Retry-After header asks. A request that uses up its retries
 becomes a failed Generation (its `attempts` says how many were made); a server
 that stays down trips a breaker instead (see `_send`), so the run stops with
-BackendUnavailable rather than failing every remaining row.
+BackendUnavailable rather than failing every remaining row. A server that
+answers but never usefully (a wrong model name: 404 on every chat; 400 on
+every request; no content anywhere) trips a second breaker (breakers.py).
+
+Answers are untrusted: openai_wire.py turns each into a text or a failure,
+and every server text is redacted (redaction.py) before it goes anywhere.
 
 aiohttp is imported lazily so `localize --help` stays fast.
 """
@@ -33,21 +38,24 @@ aiohttp is imported lazily so `localize --help` stays fast.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
-import os
-import random
 import threading
 import time
 from typing import NamedTuple, Sequence
 
 from localize.backends.base import Backend, Generation, GenerationRequest, OnResult
+from localize.backends.breakers import NOTHING_USABLE_AFTER, DownBreaker, NothingUsable, ServerGone, UselessBreaker
+from localize.backends.http_retry import backoff_delay, probe, raise_fd_limit, read_bounded, retryable
+from localize.backends.openai_wire import MAX_ANSWER_BYTES, build_chat_payload, http_error, parse_completion
+from localize.backends.redaction import API_KEY_VARS, redact, redact_api_keys, resolve_api_key
 from localize.errors import BackendUnavailable, LocalizeError, MissingDependency
+
+# Public names callers have always imported from here.
+__all__ = ["API_KEY_VARS", "DEFAULT_ENDPOINT", "NOTHING_USABLE_AFTER", "OpenAIServerBackend", "backoff_delay",
+           "build_chat_payload", "probe", "redact_api_keys"]
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000/v1"
 
-_MAX_BACKOFF = 30.0  # seconds; caps exponential growth
-_MAX_RETRY_AFTER = 60.0  # a server asking for an hour's pause is not waited for
 _CONNECT_TIMEOUT = 10.0  # a blackholed host fails in seconds, not `timeout` minutes
 _DISCOVERY_TIMEOUT = 10.0
 
@@ -60,147 +68,6 @@ def _import_aiohttp():
     return aiohttp
 
 
-def build_chat_payload(request: GenerationRequest, model: str) -> dict:
-    """The JSON body of one chat completion. Pure: same request, same dict."""
-    payload = {
-        "model": model,
-        "messages": list(request.messages),
-        "max_tokens": request.max_tokens,
-        "temperature": request.temperature,
-        # vLLM reads `repetition_penalty`, llama.cpp's server `repeat_penalty`;
-        # each ignores the other's field, so one payload serves both.
-        "repetition_penalty": request.repeat_penalty,
-        "repeat_penalty": request.repeat_penalty,
-    }
-    if request.stop:
-        payload["stop"] = list(request.stop)
-    if request.bad_words:
-        payload["bad_words"] = list(request.bad_words)  # vLLM sampling extension: glossary bans
-    return payload
-
-
-# Where API keys come from: the environment only, never a command-line option
-# (argv is visible to every user in `ps` and lands in shell history and CI logs).
-# Not OPENAI_API_KEY: a real OpenAI key would be sent to whatever endpoint is configured.
-# VLLM_API_KEY is what `vllm serve` itself reads for --api-key.
-API_KEY_VARS = ("LOCALIZE_API_KEY", "VLLM_API_KEY")
-
-
-def _resolve_api_key(explicit: str | None) -> str | None:
-    if explicit is not None:
-        return explicit or None
-    return next((os.environ[v] for v in API_KEY_VARS if os.environ.get(v)), None)
-
-
-def redact_api_keys(text: str) -> str:
-    """`text` with every API key from the environment replaced by ***."""
-    for var in API_KEY_VARS:
-        key = os.environ.get(var, "")
-        if len(key) >= 4:  # shorter would mangle ordinary words; no real key is that short
-            text = text.replace(key, "***")
-    return text
-
-
-def probe(endpoint: str, timeout: float = 1.0, *, api_key: str | None = None) -> bool:
-    """True when GET {endpoint}/models answers 200 with JSON. Never raises.
-
-    Plain urllib: `--backend auto` calls this before any engine is chosen, so
-    it needs neither aiohttp nor an event loop. Proxies are bypassed, as the
-    aiohttp session does (trust_env=False), so both see the same server.
-    """
-    import urllib.request
-
-    try:
-        req = urllib.request.Request(endpoint.rstrip("/") + "/models")
-        key = _resolve_api_key(api_key)
-        if key:  # a vLLM started with --api-key answers 401 without it
-            req.add_header("Authorization", f"Bearer {key}")
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(req, timeout=timeout) as resp:
-            if resp.status != 200:
-                return False
-            json.loads(resp.read())
-            return True
-    except Exception:
-        return False
-
-
-def _retry_after_seconds(value: str) -> float | None:
-    """Retry-After as seconds from now: delta-seconds or an HTTP-date (RFC 9110)."""
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None or when.tzinfo is None:
-        return None
-    return when.timestamp() - time.time()
-
-
-def backoff_delay(attempt: int, base: float, retry_after: str | None = None) -> float:
-    """Seconds to wait before retry number `attempt` (0-based)."""
-    # Jitter spreads out the hundreds of requests that failed together; it is
-    # only ever added to a server's Retry-After, which is a minimum.
-    asked = _retry_after_seconds(retry_after) if retry_after is not None else None
-    if asked is not None and asked >= 0:
-        return min(asked * random.uniform(1.0, 1.2), _MAX_RETRY_AFTER)
-    return min(_MAX_BACKOFF, base * 2**attempt) * random.uniform(0.5, 1.5)
-
-
-def _http_error(status: int, raw: bytes) -> str:
-    """`HTTP 400: <message>` from an OpenAI-style (or older vLLM-style) error body."""
-    msg = None
-    try:
-        data = json.loads(raw)
-        err = data.get("error", data) if isinstance(data, dict) else None
-        msg = err.get("message") if isinstance(err, dict) else err
-    except ValueError:
-        pass
-    if not isinstance(msg, str) or not msg:
-        msg = raw.decode("utf-8", "replace").strip() or "(empty body)"
-    return f"HTTP {status}: {msg[:500]}"
-
-
-def _parse_completion(raw: bytes) -> Generation:
-    try:
-        data = json.loads(raw)
-        choice = data["choices"][0]
-        text = choice["message"].get("content") or ""
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-        return Generation(None, error=f"malformed response: {raw[:200]!r}")
-    usage = data.get("usage") or {}
-    return Generation(
-        text,
-        completion_tokens=usage.get("completion_tokens") or 0,
-        prompt_tokens=usage.get("prompt_tokens") or 0,
-        finish_reason=choice.get("finish_reason"),
-    )
-
-
-def _raise_fd_limit(needed: int) -> None:
-    """Hundreds of sockets can exceed a 1024 soft limit; EMFILE would then look
-    exactly like a server that refuses connections."""
-    try:
-        import resource
-    except ImportError:
-        return
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = needed + 256
-    if soft != resource.RLIM_INFINITY and soft < want:
-        new = want if hard == resource.RLIM_INFINITY else min(want, hard)
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
-        except (ValueError, OSError):
-            pass
-
-
-class _ServerGone(Exception):
-    """The breaker tripped: a request used up its retries while no request succeeded."""
-
-
 class _Refused(Exception):
     """Nothing accepts connections at the endpoint (discovery does not retry that)."""
 
@@ -209,7 +76,7 @@ class _Reply(NamedTuple):
     status: int | None  # None: every attempt failed with a retryable error
     raw: bytes
     attempts: int
-    error: str | None = None
+    error: str | None = None  # with a status: the answer could not be read (too large)
 
 
 class OpenAIServerBackend(Backend):
@@ -237,7 +104,7 @@ class OpenAIServerBackend(Backend):
         self.trip_after = max(10, 2 * (self.max_retries + 1))
         self.backoff_base = backoff_base
         self._model = model
-        self._api_key = _resolve_api_key(api_key)  # never in messages or repr
+        self._api_key = resolve_api_key(api_key)  # never in messages or repr
         self._url = self.endpoint + "/chat/completions"
         self._start_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -251,10 +118,8 @@ class OpenAIServerBackend(Backend):
         self._sem: asyncio.Semaphore | None = None
         self._ready_lock: asyncio.Lock | None = None
         self._ready = False
-        # The breaker's evidence: when a request last succeeded, and how many
-        # attempts have failed with a retryable error since.
-        self._last_success = 0.0
-        self._failed_in_a_row = 0
+        self._down = DownBreaker(self.trip_after)  # breakers.py: when the run stops
+        self._useless = UselessBreaker()
 
     def __repr__(self) -> str:
         return (
@@ -354,9 +219,17 @@ class OpenAIServerBackend(Backend):
             self._redact(f"vLLM server at {self.endpoint} stopped answering: {reason}; check the server and its log")
         )
 
+    def _no_usable_answer(self, reason: str) -> BackendUnavailable:
+        return BackendUnavailable(
+            self._redact(
+                f"vLLM server at {self.endpoint} gave no usable answer: {reason}; "
+                f"check the model name ({self._model or 'none given'}) and the server's log"
+            )
+        )
+
     def _redact(self, text: str) -> str:
-        # Servers may echo request headers in error bodies.
-        return text.replace(self._api_key, "***") if self._api_key else text
+        # Servers and gateways may echo request headers in any answer.
+        return redact(text, (self._api_key,))
 
     async def _ensure_ready(self) -> None:
         if self._ready:
@@ -368,7 +241,7 @@ class OpenAIServerBackend(Backend):
                 return
             aiohttp = self._aiohttp
             if self._session is None:
-                _raise_fd_limit(self.max_in_flight)
+                raise_fd_limit(self.max_in_flight)
                 headers = {"Content-Type": "application/json"}
                 if self._api_key:
                     headers["Authorization"] = f"Bearer {self._api_key}"
@@ -392,7 +265,7 @@ class OpenAIServerBackend(Backend):
                 "GET", self.endpoint + "/models", timeout=aiohttp.ClientTimeout(total=limit, sock_connect=limit),
                 refused_is_final=True,
             )
-        except (_Refused, _ServerGone) as exc:
+        except (_Refused, ServerGone) as exc:
             raise self._unavailable(str(exc)) from None
         if reply.status is None:
             raise self._unavailable(reply.error)
@@ -401,20 +274,24 @@ class OpenAIServerBackend(Backend):
             raise BackendUnavailable(
                 self._redact(
                     f"vLLM server at {self.endpoint} rejected the API key "
-                    f"({_http_error(status, raw)}); set LOCALIZE_API_KEY"
+                    f"({http_error(status, raw, self._redact)}); set LOCALIZE_API_KEY"
                 )
             )
         if self._model is not None:
             return  # reachable is all we need; some servers lack /models
         try:
-            if status != 200:
+            if status != 200 or reply.error:
                 raise ValueError
-            self._model = json.loads(raw)["data"][0]["id"]
-        except (ValueError, KeyError, IndexError, TypeError):
+            model = json.loads(raw)["data"][0]["id"]
+            # The name goes into messages, the summary and the store's keys: one printable line, no key.
+            if not (isinstance(model, str) and model.strip() and model.isprintable() and self._redact(model) == model):
+                raise ValueError
+            self._model = model
+        except (ValueError, KeyError, IndexError, TypeError, RecursionError):
             raise BackendUnavailable(
                 self._redact(
                     f"vLLM server at {self.endpoint} names no model at GET /models "
-                    f"({_http_error(status, raw)}); give the model name explicitly"
+                    f"({reply.error or http_error(status, raw, self._redact)}); give the model name explicitly"
                 )
             ) from None
 
@@ -438,45 +315,48 @@ class OpenAIServerBackend(Backend):
         ]
         try:
             await asyncio.gather(*workers)
+            self._useless.judge_batch(results)
         except BaseException as exc:
             for w in workers:
                 w.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
-            if isinstance(exc, _ServerGone):
+            if isinstance(exc, ServerGone):
                 raise self._stopped_answering(str(exc)) from None
+            if isinstance(exc, NothingUsable):
+                raise self._no_usable_answer(str(exc)) from None
             raise
         return results  # type: ignore[return-value]
 
     async def _one(self, request: GenerationRequest) -> Generation:
         payload = build_chat_payload(request, self._model)
-        body = json.dumps(payload, ensure_ascii=False).encode()  # once; retries reuse it
+        try:
+            body = json.dumps(payload, ensure_ascii=False).encode()  # once; retries reuse it
+        except UnicodeEncodeError:
+            return Generation(None, error="the request holds text that is not valid Unicode (a lone surrogate)")
         reply = await self._send("POST", self._url, body)
-        if reply.status is None:
+        if reply.status is None:  # retries used up: the DownBreaker's business (in _send)
             return Generation(None, error=reply.error, attempts=reply.attempts)
         if reply.status in (401, 403):  # the key was revoked or rotated mid-run: every request would fail
-            raise _ServerGone(f"the server now refuses the API key: {_http_error(reply.status, reply.raw)}")
-        if reply.status != 200:  # other 4xx: this request is wrong; retrying won't help
-            error = self._redact(_http_error(reply.status, reply.raw))
-            return Generation(None, error=error, attempts=reply.attempts)
-        gen = _parse_completion(reply.raw)
+            raise ServerGone(f"the server now refuses the API key: {http_error(reply.status, reply.raw, self._redact)}")
+        if reply.error:
+            gen = Generation(None, error=reply.error)
+        elif reply.status != 200:  # other 4xx: this request is wrong; retrying won't help
+            gen = Generation(None, error=http_error(reply.status, reply.raw, self._redact))
+        else:
+            gen = parse_completion(reply.raw, max_tokens=request.max_tokens, redact=self._redact)
         gen.attempts = reply.attempts
+        self._useless.judge(gen)
         return gen
 
     async def _send(self, method: str, url: str, body: bytes | None = None, *, timeout=None,
                     refused_is_final: bool = False) -> _Reply:
         """One HTTP request with up to `max_retries` retries on 429, 5xx, connection
         errors and timeouts. Returns the first other answer, or a _Reply with
-        status None once the retries are used up.
-
-        The breaker: a request that used up its retries while no request
-        anywhere succeeded since its first attempt, with at least `trip_after`
-        failed attempts in a row, raises _ServerGone. A server that is down
-        would otherwise cost every remaining row a full retry span and leave
-        thousands of failed rows; under partial faults other requests keep
-        succeeding and the breaker never trips.
+        status None once the retries are used up, unless the DownBreaker trips.
         """
         aiohttp = self._aiohttp
-        extra = {"timeout": timeout} if timeout is not None else {}
+        # No redirects: a gateway's 3xx is not followed anywhere with our key.
+        extra = {"timeout": timeout, "allow_redirects": False} if timeout is not None else {"allow_redirects": False}
         error, retry_after, started = "not attempted", None, None
         for attempt in range(self.max_retries + 1):
             if attempt:
@@ -486,7 +366,8 @@ class OpenAIServerBackend(Backend):
                 async with self._sem:
                     started = started or time.monotonic()
                     async with self._session.request(method, url, data=body, **extra) as resp:
-                        status, raw = resp.status, await resp.read()
+                        status = resp.status
+                        raw, complete = await read_bounded(resp, MAX_ANSWER_BYTES)
                         retry_after = resp.headers.get("Retry-After")
             except aiohttp.ClientConnectorError as exc:  # refused, unknown host: nothing listens
                 if refused_is_final:
@@ -502,19 +383,16 @@ class OpenAIServerBackend(Backend):
             except aiohttp.ClientError as exc:  # e.g. a truncated body
                 error = f"{type(exc).__name__}: {exc}"
             else:
-                if status != 429 and status < 500:
+                if not retryable(status):
                     if status < 400:
-                        self._last_success = time.monotonic()
-                        self._failed_in_a_row = 0
-                    return _Reply(status, raw, attempt + 1)
-                error = _http_error(status, raw)
-            self._failed_in_a_row += 1
+                        self._down.succeeded()
+                    too_large = None if complete or status != 200 else (
+                        f"answer larger than {MAX_ANSWER_BYTES // 2**20} MB, not read")
+                    return _Reply(status, raw, attempt + 1, too_large)
+                error = http_error(status, raw, self._redact)
+            self._down.failed_attempt()
 
-        if self._last_success < started and self._failed_in_a_row >= self.trip_after:
-            raise _ServerGone(
-                f"no request succeeded in the last {time.monotonic() - started:.0f} s "
-                f"({self._failed_in_a_row} failed attempts in a row, the last: {error})"
-            )
+        self._down.gave_up(started, error)
         tries = "retry" if self.max_retries == 1 else "retries"
         return _Reply(None, b"", self.max_retries + 1,
                       self._redact(f"{error} (gave up after {self.max_retries} {tries})"))

@@ -1,8 +1,7 @@
 """`localize eval`: translation quality that CI can gate on.
 
 scores   corpus BLEU / chrF / chrF++ / TER through sacrebleu, each with its signature
-checks   reference-free checks on every row (tags, numbers, units, codes, URLs, length, language)
-langid   the offline language identifier (py3langid, model inside its package)
+checks   reference-free checks on every row: the checks layer's (localize.checks), one rule per code
 gates    thresholds from a TOML file, validated strictly, evaluated to pass/fail
 report   JSON, Markdown and a self-contained HTML report
 run      inputs (dev set, line files, localized catalog), `--run`, and the whole evaluation

@@ -19,24 +19,21 @@ the tag-structure check's business); this is recorded in the settings.
 
 from __future__ import annotations
 
-import contextlib
-import tempfile
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
-from localize.errors import GateFailed, InputError, UsageError
+from localize.errors import GateFailed, UsageError
 from localize.eval import gates as gates_mod
-from localize.eval.checks import CHECKS, Row, plain_text, run_checks
+from localize.checks import REGISTRY, plain_text
+from localize.eval.checks import CHECKS, Row, run_checks
+from localize.eval.devset import run_dev_set
+from localize.eval.lines import line_rows
 from localize.eval.scores import METRICS, Score, corpus_scores, scores_with_sentence_chrf
-from localize.text.html import looks_like_html
-from localize.text.locales import Locale, parse_locale, parse_locales
+from localize.eval.tables import catalog_rows, read_table
+from localize.text.locales import parse_locales
 from localize.text.markets import load_market
 
-KINDS = ("title", "html", "text", "label")
-KIND_ROLE = {"title": "title", "html": "description", "text": "description", "label": "option_value"}
-ID_COLUMN, KIND_COLUMN = "id", "kind"  # `id` is the row id, never Indonesian: name that column id-ID
 PREPROCESS = "html rows: text only (each tag becomes a space, entities decoded, whitespace collapsed)"
 PREPROCESS_LINES = "none: lines scored as given, like the sacrebleu command line"
 WORST_PER_LOCALE = 10
@@ -55,14 +52,12 @@ class EvalOptions:
     model: str | None = None
     endpoint: str | None = None
     threads: int | None = None
-    parallel: int | None = None
     market: str = "generic"
     limit: int | None = None
     output: Path | None = None  # --run: where the localized dev set is kept
     gates: Path | None = None
     metrics: tuple[str, ...] = METRICS  # TER is slow on long segments: --metrics BLEU,chrF,chrF++
     quiet: bool = False
-    language_id: bool = True
     glossaries: tuple[Path, ...] = ()  # keep/term/ban adherence and terminology accuracy; --run enforces them
 
 
@@ -136,25 +131,23 @@ def evaluate(opts: EvalOptions, *, backend=None) -> EvalResult:
     started = time.monotonic()
     run_stats = output = None
     if opts.hyp is not None:
-        mode, rows = "lines", _line_rows(opts)
+        mode, rows = "lines", line_rows(opts.hyp, opts.locale, ref=opts.ref, src=opts.src, limit=opts.limit)
         source = opts.hyp
     else:
         source = opts.path
-        table = _read_table(opts.path, opts.limit)
+        table = read_table(opts.path, opts.limit)
         if opts.run:
             mode = "dev-set"
-            rows, run_stats, output = _run_dev_set(opts, table, market, backend)
+            rows, run_stats, output = run_dev_set(opts, table, market, backend)
         else:
             mode = "localized"
-            rows = _catalog_rows(opts, table, market)
+            rows = catalog_rows(table, opts.to, market)
     timings["load_and_localize_s"] = time.monotonic() - started
 
     t = time.monotonic()
-    identifier = None
-    if opts.language_id:
-        from localize.eval.langid import get_identifier
+    from localize.checks.langid import get_identifier
 
-        identifier = get_identifier()
+    identifier = get_identifier()
     run_checks(rows, identifier)
     terms = _glossary_checks(rows, glossary) if glossary is not None else {}
     timings["checks_s"] = time.monotonic() - t
@@ -168,7 +161,7 @@ def evaluate(opts: EvalOptions, *, backend=None) -> EvalResult:
     settings = {
         "market": market.name,
         "preprocess": PREPROCESS if mode != "lines" else PREPROCESS_LINES,
-        "language_id": identifier.signature if identifier else None,
+        "language_id": identifier.signature,
         "sacrebleu": _sacrebleu_version(),
         "metrics": list(opts.metrics),
     }
@@ -184,10 +177,10 @@ def evaluate(opts: EvalOptions, *, backend=None) -> EvalResult:
 def _glossary_checks(rows: list[Row], glossary) -> dict[str, tuple[int, int]]:
     """Keep/term/ban adherence per row (added to its violations) and, per locale,
     (required term occurrences, realized) for the terminology-accuracy gate."""
-    from localize.glossary.matching import banned_in, kept_ok
     from localize.glossary.metric import TermCheck
 
-    term_check = TermCheck(glossary)
+    kept_ok, banned_in = REGISTRY["keep_missing"].func, REGISTRY["banned_term"].func  # the run's matchers
+    term_check = TermCheck(glossary)  # counts with REGISTRY["term_missing"].func (matching.realized)
     totals: dict[str, list[int]] = {}
     for row in rows:
         if not row.source or row.output is None:
@@ -235,252 +228,6 @@ def _check_options(opts: EvalOptions) -> None:
         catalog_format(opts.output)  # an unsupported suffix fails before the model runs
         if opts.path is not None and Path(opts.output).resolve() == Path(opts.path).resolve():
             raise UsageError(f"{opts.output}: the output would overwrite the dev set; choose another -o")
-
-
-# -- line files ----------------------------------------------------------------
-
-
-def _read_lines(path: Path, what: str) -> list[str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: {what} file not found") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: {what} file is not UTF-8 text") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the {what} file: {exc.strerror or exc}") from None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # the final newline ends the last line
-    lines = [line.removesuffix("\r") for line in lines]
-    if not lines:
-        raise UsageError(f"{path}: {what} file is empty")
-    return lines
-
-
-def _line_rows(opts: EvalOptions) -> list[Row]:
-    loc = parse_locale(opts.locale)
-    hyps = _read_lines(opts.hyp, "hypothesis")
-    refs = _read_lines(opts.ref, "reference") if opts.ref else None
-    srcs = _read_lines(opts.src, "source") if opts.src else None
-    for other, what, path in ((refs, "reference", opts.ref), (srcs, "source", opts.src)):
-        if other is not None and len(other) != len(hyps):
-            raise UsageError(
-                f"{opts.hyp} has {len(hyps)} lines but the {what} file {path} has {len(other)}; "
-                "they must be aligned line by line"
-            )
-    n = min(len(hyps), opts.limit or len(hyps))
-    rows = []
-    for i in range(n):
-        src = srcs[i] if srcs else None
-        kind = "html" if looks_like_html(src or hyps[i]) else "text"
-        rows.append(Row(str(i + 1), loc.code, loc.language, kind, src, hyps[i], refs[i] if refs else None))
-    return rows
-
-
-# -- tables (dev sets and localized catalogs) -------------------------------------
-
-
-@dataclass
-class _Table:
-    path: Path
-    columns: list[str]
-    records: list[dict[str, str | None]]
-
-
-def _read_table(path: Path, limit: int | None) -> _Table:
-    from localize.io.catalog import CatalogReader
-
-    records: list[dict] = []
-    with CatalogReader(path, batch_rows=4096) as reader:
-        columns = reader.columns
-        by_kind = KIND_COLUMN in columns
-        for batch in reader.batches():
-            records += batch.to_dicts()
-            if limit and not by_kind and len(records) >= limit:
-                break
-    if limit and by_kind:  # a dev set: the first N rows of each kind, so a CI subset still has HTML
-        seen: dict[str, int] = {}
-        kept = []
-        for r in records:
-            kind = str(r.get(KIND_COLUMN) or "")
-            seen[kind] = seen.get(kind, 0) + 1
-            if seen[kind] <= limit:
-                kept.append(r)
-        records = kept
-    elif limit:
-        records = records[:limit]
-    if not records:
-        raise UsageError(f"{path}: has no data rows")
-    return _Table(Path(path), columns, records)
-
-
-def _locale_columns(columns: list[str]) -> dict[str, Locale]:
-    """Columns named exactly by a locale code (`es`, `pt-BR`), except the row id."""
-    out = {}
-    for col in columns:
-        if col == ID_COLUMN:
-            continue
-        try:
-            loc = parse_locale(col)
-        except UsageError:
-            continue
-        if loc.code == col or loc.code.lower() == col.lower():
-            out[col] = loc
-    return out
-
-
-def _hypothesis_columns(columns: list[str]) -> list[tuple[str, str, Locale]]:
-    """(hypothesis column, source column, locale) for every `<column>_<locale>`."""
-    found = []
-    for col in columns:
-        base, sep, code = col.rpartition("_")
-        if not sep or base not in columns:
-            continue
-        try:
-            loc = parse_locale(code)
-        except UsageError:
-            continue
-        found.append((col, base, loc))
-    return found
-
-
-def _row_kind(record: dict, table: _Table, source_col: str, text: str) -> str:
-    if KIND_COLUMN in table.columns and record.get(KIND_COLUMN):
-        kind = str(record[KIND_COLUMN]).strip().lower()
-        if kind not in KINDS:
-            raise InputError(table.path, f"unknown kind {kind!r}; use one of: {', '.join(KINDS)}", column=KIND_COLUMN)
-        return kind
-    known = _known_field(source_col)
-    if known is not None:
-        return known.kind_for(text)
-    return "html" if looks_like_html(text) else "text"
-
-
-@lru_cache(maxsize=256)
-def _known_field(column: str):
-    """The catalog field (with its role) when `column` is a recognized platform header."""
-    from localize.catalog.fields import detect_fields
-
-    found = detect_fields([column])
-    return found[0] if found else None
-
-
-def _row_id(record: dict, index: int) -> str:
-    value = record.get(ID_COLUMN)
-    return str(value) if value not in (None, "") else str(index + 1)
-
-
-def _selected(locales: list[Locale], to: str | None) -> list[Locale]:
-    """--to's locales (they need no reference column: unscored, still checked), else every reference locale."""
-    return parse_locales(to) if to else locales
-
-
-def _catalog_rows(opts: EvalOptions, table: _Table, market) -> list[Row]:
-    hyp_cols = _hypothesis_columns(table.columns)
-    if not hyp_cols:
-        hint = " (a dev set: pass --run to localize it first)" if _locale_columns(table.columns) else ""
-        raise UsageError(f"{table.path}: no localized <column>_<locale> columns to evaluate{hint}")
-    if opts.to:
-        wanted = {loc.code for loc in parse_locales(opts.to)}
-        missing = wanted - {loc.code for _, _, loc in hyp_cols}
-        if missing:
-            raise UsageError(f"{table.path}: no localized columns for {', '.join(sorted(missing))}")
-        hyp_cols = [h for h in hyp_cols if h[2].code in wanted]
-    locale_cols = _locale_columns(table.columns)
-    rows = []
-    for hyp_col, src_col, loc in hyp_cols:
-        ref_col = loc.code if src_col in locale_cols and loc.code in table.columns else None
-        for i, record in enumerate(table.records):
-            row = _make_row(record, i, table, src_col, record.get(hyp_col), ref_col, loc, market)
-            if row is not None:
-                rows.append(row)
-    return rows
-
-
-def _make_row(record, index, table, src_col, output, ref_col, loc: Locale, market) -> Row | None:
-    source = record.get(src_col)
-    if source in (None, "") or not str(source).strip():
-        return None  # nothing to localize, nothing to check
-    source = str(source)
-    kind = _row_kind(record, table, src_col, source)
-    known = _known_field(src_col)
-    role = known.role if known is not None else KIND_ROLE[kind]
-    reference = record.get(ref_col) if ref_col else None
-    return Row(
-        _row_id(record, index), loc.code, loc.language, kind, source, "" if output is None else str(output),
-        reference=None if reference in (None, "") else str(reference), role=role, max_chars=market.limit(role),
-    )
-
-
-# -- --run -------------------------------------------------------------------------
-
-
-def _run_dev_set(opts: EvalOptions, table: _Table, market, backend) -> tuple[list[Row], dict, str | None]:
-    """Localize the dev set's source column with the pipeline, then build rows against the references."""
-    import polars as pl
-
-    from localize.pipeline.run import RunOptions, run
-
-    locale_cols = _locale_columns(table.columns)
-    if not locale_cols:
-        raise UsageError(f"{table.path}: not a dev set: no source and reference columns named by locale (en, es, ...)")
-    src_col = "en" if "en" in locale_cols else next(iter(locale_cols))
-    refs = [loc for col, loc in locale_cols.items() if col != src_col]
-    targets = _selected(refs, opts.to)
-    if not targets:
-        raise UsageError(f"{table.path}: no locale to localize into; name one with --to")
-    kinds = [_row_kind(r, table, src_col, str(r.get(src_col) or "")) for r in table.records]
-    work_cols = {"title": "title", "label": "label", "html": "description", "text": "description"}
-    with tempfile.TemporaryDirectory(prefix="localize-eval-") as tmp:
-        work = Path(tmp) / "devset.csv"
-        frame = pl.DataFrame(
-            {
-                col: [str(r.get(src_col) or "") if work_cols[k] == col else "" for r, k in zip(table.records, kinds)]
-                for col in ("title", "description", "label")
-            }
-        )
-        frame.write_csv(work)
-        localized = Path(tmp) / "devset.localized.parquet"
-        stats = run(
-            RunOptions(
-                input=work, locales=targets, output=localized, market=opts.market, backend=opts.backend,
-                model=opts.model, endpoint=opts.endpoint, threads=opts.threads, parallel=opts.parallel,
-                fields="title=title,description=description,label=option_value", quiet=opts.quiet,
-                glossaries=list(opts.glossaries),
-            ),
-            backend=backend,
-        )
-        out = pl.read_parquet(localized)
-    hyps = {
-        loc.code: [out[f"{work_cols[k]}_{loc.code}"][i] for i, k in enumerate(kinds)] for loc in targets
-    }
-    rows = []
-    for loc in targets:
-        ref_col = loc.code if loc.code in table.columns else None
-        for i, record in enumerate(table.records):
-            row = _make_row(record, i, table, src_col, hyps[loc.code][i], ref_col, loc, market)
-            if row is not None:
-                rows.append(row)
-    written = _write_localized(opts.output, table, src_col, targets, hyps) if opts.output else None
-    return rows, stats.as_dict(), written
-
-
-def _write_localized(path: Path, table: _Table, src_col: str, targets: list[Locale], hyps: dict) -> str:
-    """The dev set with `<source>_<locale>` columns: `localize eval PATH` re-scores it without a model."""
-    import polars as pl
-
-    from localize.io.catalog import CatalogReader, CatalogWriter
-
-    extra = [f"{src_col}_{loc.code}" for loc in targets]
-    with contextlib.ExitStack() as stack:
-        like = stack.enter_context(CatalogReader(table.path))
-        data = {c: [None if r.get(c) is None else str(r.get(c)) for r in table.records] for c in table.columns}
-        data.update({f"{src_col}_{loc.code}": hyps[loc.code] for loc in targets})
-        frame = pl.DataFrame(data, schema={c: pl.String for c in [*table.columns, *extra]})
-        with CatalogWriter(path, like=like, extra_columns=extra, generated_columns=extra) as writer:
-            writer.write(frame)
-    return str(path)
 
 
 # -- scoring ------------------------------------------------------------------------

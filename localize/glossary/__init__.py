@@ -3,9 +3,11 @@
 - model: Entry, Glossary, LocaleGlossary (per-locale view, `terms_in`)
 - formats: load_glossary / load_glossaries (native CSV, DeepL, multi-language
   CSV, TICO-19, TBX)
-- masking: mask / unmask (keep terms as ⟦n⟧ placeholders)
+- masking: mask / unmask (keep terms as QX1-style placeholders), lock_terms
 - matching: realized / banned_in / kept_ok (locale-aware checks)
-- metric: terminology_accuracy
+- scan: where in a text (HTML-aware) terms are searched
+- summary: `localize glossary check`
+- metric: TermCheck (terms required and realized per row, for `localize eval`)
 """
 
 from localize.glossary.model import KINDS, Entry, Glossary, LocaleGlossary

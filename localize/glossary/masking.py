@@ -48,7 +48,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from localize.glossary import scan
 from localize.glossary.model import Entry
@@ -230,59 +230,87 @@ def lock_terms(masked: Masked, terms: Sequence[Entry]) -> tuple[Masked, list[Ent
     never changed."""
     if not terms or not masked.text:
         return masked, []
+    text = masked.text
+    pairs = _masked_forms(masked, terms)
+    term_of = {id(proxy): term for proxy, term in pairs}  # `pairs` keeps the proxies (and their ids) alive
+    matches = _readable(text, scan.find(text, [proxy for proxy, _ in pairs], scan.mask_regions(text), suffixes=True))
+    if not matches:
+        return masked, []
+    spans = [_Span(start, end, term_of[id(proxy)].target, True) for start, end, proxy in matches]
+    spans += _keep_spans_outside(masked, spans)
+    locked = _write_runs(masked, _runs(text, sorted(spans)))
+    if "<" in text and structure(locked.text) != structure(text):
+        return masked, []
+    return locked, list(dict.fromkeys(term_of[id(proxy)] for *_, proxy in matches))
+
+
+class _Span(NamedTuple):
+    """A stretch of the masked text and what it restores to: a locked term's
+    target, or a keep placeholder's original."""
+
+    start: int
+    end: int
+    restored: str
+    is_term: bool
+
+
+def _masked_forms(masked: Masked, terms: Sequence[Entry]) -> list[tuple[Entry, Entry]]:
+    """(proxy, term) pairs: each term as it reads in the masked text, its keep
+    parts already placeholders ("DWR finish" -> "QX3 finish")."""
     keep_forms = sorted(masked.placeholders.items(), key=lambda kv: -len(kv[1]))
-    proxies, owner = [], {}
+    pairs = []
     for entry in terms:
         source = entry.source
         for placeholder, original in keep_forms:
             source = source.replace(original, placeholder)
-        proxy = replace(entry, source=source)
-        proxies.append(proxy)
-        owner[id(proxy)] = entry
-    text = masked.text
-    matches = _readable(text, scan.find(text, proxies, scan.mask_regions(text), suffixes=True))
-    if not matches:
-        return masked, []
-    # Spans to write: (start, end, restored text, is a term); keep placeholders join a run.
-    spans = [(s, e, owner[id(p)].target, True) for s, e, p in matches]
-    taken = [(s, e) for s, e, *_ in spans]
-    for m in masked.pattern().finditer(text):
-        if not any(s < m.end() and m.start() < e for s, e in taken):
-            spans.append((m.start(), m.end(), masked.placeholders.get(m.group(0), m.group(0)), False))
-    spans.sort()
-    runs: list[list] = []
+        pairs.append((replace(entry, source=source), entry))
+    return pairs
+
+
+def _keep_spans_outside(masked: Masked, taken: list[_Span]) -> list[_Span]:
+    """Keep placeholders not inside a locked term: they may join a term's run."""
+    out = []
+    for m in masked.pattern().finditer(masked.text):
+        if not any(t.start < m.end() and m.start() < t.end for t in taken):
+            out.append(_Span(m.start(), m.end(), masked.placeholders.get(m.group(0), m.group(0)), False))
+    return out
+
+
+def _runs(text: str, spans: list[_Span]) -> list[list[_Span]]:
+    """Spans separated only by spaces form one run (one placeholder)."""
+    runs: list[list[_Span]] = []
     for span in spans:
-        if runs and text[runs[-1][-1][1]:span[0]].strip(" \t\u00a0") == "":
+        if runs and text[runs[-1][-1].end:span.start].strip(" \t\u00a0") == "":
             runs[-1].append(span)
         else:
             runs.append([span])
+    return runs
+
+
+def _write_runs(masked: Masked, runs: list[list[_Span]]) -> Masked:
+    """Each run holding a term becomes one placeholder for its restored text;
+    runs of keep placeholders alone stay as they were."""
+    text = masked.text
     placeholders = dict(masked.placeholders)
     by_text: dict[str, str] = {}
     silent, cased = set(masked.silent), set(masked.sentence_case)
     pieces, pos = [], 0
     for run in runs:
-        if not any(is_term for *_, is_term in run):
-            continue  # keep placeholders alone: as they were
-        start, end = run[0][0], run[-1][1]
-        restored = "".join(
-            (text[run[k - 1][1]:span[0]] if k else "") + span[2] for k, span in enumerate(run)
-        )
+        if not any(span.is_term for span in run):
+            continue
+        restored = "".join((text[run[k - 1].end:span.start] if k else "") + span.restored for k, span in enumerate(run))
         if restored not in by_text:
             by_text[restored] = f"{masked.prefix}{len(placeholders) + 1}"
             placeholders[by_text[restored]] = restored
         token = by_text[restored]
-        if run[0][3]:
-            cased.add(token)
-        if all(is_term for *_, is_term in run):
-            silent.add(token)
-        pieces += [text[pos:start], token]
-        pos = end
+        if run[0].is_term:
+            cased.add(token)  # the run starts with a target: capitalized where a sentence starts
+        if all(span.is_term for span in run):
+            silent.add(token)  # the term check judges it, not the placeholder check
+        pieces += [text[pos:run[0].start], token]
+        pos = run[-1].end
     pieces.append(text[pos:])
-    locked = "".join(pieces)
-    if "<" in text and structure(locked) != structure(text):
-        return masked, []
-    done = list(dict.fromkeys(owner[id(p)] for *_, p in matches))
-    return Masked(locked, placeholders, masked.prefix, frozenset(silent), frozenset(cased)), done
+    return Masked("".join(pieces), placeholders, masked.prefix, frozenset(silent), frozenset(cased))
 
 
 def problem_kind(detail: str) -> str:

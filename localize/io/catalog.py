@@ -13,6 +13,7 @@ formats a spreadsheet opens (see `neutralize_formulas`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import IO, Iterator
@@ -22,7 +23,9 @@ import pyarrow as pa
 
 from localize.errors import InputError, OutputError, UsageError
 from localize.io.csv_format import DELIMITERS, CsvDialect, CsvSink, CsvSource
-from localize.io.parquet_format import ParquetSink, ParquetSource, from_arrow, output_schema
+from localize.io.csv_raw import RawBatch
+from localize.io.input_file import PipeCopy, input_kind
+from localize.io.parquet_format import ParquetSink, ParquetSource, output_schema
 from localize.io.stale_temps import make_temp
 from localize.io.xlsx_format import XlsxSink, XlsxSource, sheet_name_for
 
@@ -55,7 +58,8 @@ def neutralize_formulas(batch: pl.DataFrame, columns, written=None) -> pl.DataFr
     text the model generated: the seller's own cells are never touched.
     `written` ({column: one bool per row}) narrows it to the cells the model
     wrote, when a column also holds cells copied from the seller's."""
-    names = [c for c in columns if batch.schema[c] == pl.String]
+    dtypes = batch.schema  # once: polars builds it afresh on every access
+    names = [c for c in columns if dtypes[c] == pl.String]
     if not names:
         return batch
 
@@ -103,7 +107,7 @@ class CatalogReader:
         self.batch_rows = batch_rows
         self.rows_read = 0
         self._active: Iterator | None = None
-        _check_readable(self.path)
+        kind = input_kind(self.path)
         self.format = catalog_format(self.path)
         self.dialect: CsvDialect | None = None
         self.arrow_schema: pa.Schema | None = None
@@ -114,17 +118,40 @@ class CatalogReader:
             raise UsageError(f"{self.path}: a sheet can only be chosen in an .xlsx workbook")
         if encoding is not None and self.format not in ("csv", "tsv"):
             raise UsageError(f"{self.path}: --encoding applies to CSV and TSV files only")
+        # A named pipe is read once, into a copy the readers can open again.
+        self._pipe_copy = PipeCopy(self.path) if kind == "pipe" else None
+        try:
+            with self._naming_the_input():
+                self._open_source(self._pipe_copy.path if self._pipe_copy else self.path, sheet, encoding)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open_source(self, data: Path, sheet, encoding) -> None:
         if self.format == "parquet":
-            self._source = ParquetSource(self.path)
+            self._source = ParquetSource(data)
             self.arrow_schema = self._source.arrow_schema
         elif self.format == "xlsx":
-            self._source = XlsxSource(self.path, sheet)
+            self._source = XlsxSource(data, sheet)
             self.sheet = self._source.sheet_name
         else:
-            self._source = CsvSource(self.path, self.format, encoding)
+            self._source = CsvSource(data, self.format, encoding)
             self.dialect = self._source.dialect
-            self.notices = self._source.notices
+            self.notices = [self._named(n) for n in self._source.notices]
         self.columns: list[str] = list(self._source.columns)
+
+    @contextlib.contextmanager
+    def _naming_the_input(self):
+        """Errors from the readers name the user's path, never a pipe's copy."""
+        try:
+            yield
+        except InputError as e:
+            if self._pipe_copy is None:
+                raise
+            raise self._pipe_copy.named_as_pipe(e) from None
+
+    def _named(self, notice: str) -> str:
+        return notice.replace(str(self._pipe_copy.path), str(self.path)) if self._pipe_copy else notice
 
     def batches(self) -> Iterator[pl.DataFrame]:
         """Streams the data rows from the start; only one batch is in memory
@@ -135,9 +162,10 @@ class CatalogReader:
 
     def _batches(self) -> Iterator[pl.DataFrame]:
         self.rows_read = 0
-        for batch in self._source.batches(self.batch_rows):
-            self.rows_read += batch.height
-            yield batch
+        with self._naming_the_input():
+            for batch in self._source.batches(self.batch_rows):
+                self.rows_read += batch.height
+                yield batch
 
     def count_rows(self, strict: bool = False) -> int | None:
         """Total data rows; with `strict`, a malformed CSV raises its InputError
@@ -145,16 +173,27 @@ class CatalogReader:
         The count is kept, so a second call (a writer checking Excel's row
         limit) costs nothing."""
         if self._row_count is None:
-            if isinstance(self._source, ParquetSource):
-                self._row_count = self._source.count_rows()
-            else:
-                self._row_count = self._source.count_rows(strict=strict)
+            with self._naming_the_input():
+                if isinstance(self._source, ParquetSource):
+                    self._row_count = self._source.count_rows()
+                else:
+                    self._row_count = self._source.count_rows(strict=strict)
         return self._row_count
 
+    @property
+    def raw_header(self) -> str | None:
+        """A CSV/TSV input's header line as written (for byte-preserving output)."""
+        return self._source.raw_header if isinstance(self._source, CsvSource) else None
+
+    @property
+    def raw_batch(self) -> RawBatch | None:
+        """The raw records of the batch last yielded by a CSV/TSV input."""
+        return self._source.raw_batch if isinstance(self._source, CsvSource) else None
+
     def polars_schema(self) -> dict[str, pl.DataType]:
-        if self.arrow_schema is None:
-            return {name: pl.String() for name in self.columns}
-        return dict(from_arrow(self.arrow_schema.empty_table()).schema)
+        if isinstance(self._source, ParquetSource):
+            return self._source.polars_schema()
+        return {name: pl.String() for name in self.columns}
 
     def _close_active(self) -> None:
         if self._active is not None:
@@ -163,8 +202,10 @@ class CatalogReader:
 
     def close(self) -> None:
         self._close_active()
-        if isinstance(self._source, (ParquetSource, XlsxSource)):
+        if isinstance(getattr(self, "_source", None), (ParquetSource, XlsxSource)):
             self._source.close()
+        if self._pipe_copy is not None:
+            self._pipe_copy.close()
 
     def __enter__(self) -> CatalogReader:
         return self
@@ -174,20 +215,6 @@ class CatalogReader:
 
     def __repr__(self) -> str:
         return f"CatalogReader({str(self.path)!r}, format={self.format!r})"
-
-
-def _check_readable(path: Path) -> None:
-    try:
-        if path.is_dir():
-            raise InputError(path, "is a folder, not a catalog file")
-        with open(path, "rb"):
-            pass
-    except FileNotFoundError:
-        raise InputError(path, "file not found") from None
-    except PermissionError:
-        raise InputError(path, "cannot be read: permission denied") from None
-    except OSError as e:
-        raise InputError(path, f"cannot be read: {e.strerror or e}") from None
 
 
 class CatalogWriter:
@@ -209,6 +236,7 @@ class CatalogWriter:
     def __init__(self, path, *, like: CatalogReader, extra_columns: list[str],
                  generated_columns: list[str] | None = None, excel_csv: bool = False):
         self.path = Path(path)
+        self._like = like
         _check_destination(self.path)
         try:
             self.format = catalog_format(self.path)
@@ -226,11 +254,14 @@ class CatalogWriter:
             raise ValueError(f"generated column {unknown[0]!r} is not an output column")
         self.generated_columns = generated if self.format in _NEUTRALIZED_FORMATS else []
         self.dialect: CsvDialect | None = None
+        if self.format != "parquet" and isinstance(like._source, ParquetSource):
+            _check_text_output(self.path, like._source)
         self._tmp = _TempFile(self.path)
         try:
             if self.format == "parquet":
-                schema = output_schema(like.columns, like.arrow_schema, extra)
-                self._sink = ParquetSink(self._tmp.fh, schema, self.path)
+                schema = output_schema(like.columns, like.arrow_schema, extra, localized=generated)
+                carried = like._source.carried if isinstance(like._source, ParquetSource) else None
+                self._sink = ParquetSink(self._tmp.fh, schema, self.path, carried)
             elif self.format == "xlsx":
                 source = like._source if isinstance(like._source, XlsxSource) else None
                 self._sink = XlsxSink(
@@ -242,7 +273,10 @@ class CatalogWriter:
                 delimiter = src.delimiter if like.format == self.format else DELIMITERS[self.format]
                 self.dialect = CsvDialect(delimiter, src.line_terminator, src.bom or excel_csv)
                 dtypes = like.polars_schema()
-                self._sink = CsvSink(self._tmp.fh, self.columns, self.dialect, dtypes, self.path)
+                # Same format and delimiter: every record comes back as it was read (csv_raw).
+                raw_header = like.raw_header if delimiter == src.delimiter and like.dialect else None
+                self._sink = CsvSink(self._tmp.fh, self.columns, self.dialect, dtypes, self.path,
+                                     raw_header=raw_header, input_columns=len(like.columns))
         except OSError as e:
             self._tmp.discard()
             raise _write_error(self.path, e) from None
@@ -261,7 +295,10 @@ class CatalogWriter:
         if self.generated_columns:
             batch = neutralize_formulas(batch, self.generated_columns, model_written)
         try:
-            self._sink.write(batch)
+            if isinstance(self._sink, CsvSink):
+                self._sink.write(batch, self._like.raw_batch)
+            else:
+                self._sink.write(batch)
         except OSError as e:
             raise _write_error(self.path, e) from None
 
@@ -295,6 +332,14 @@ class CatalogWriter:
             self.commit()
         else:
             self.abort()
+
+
+def _check_text_output(dest: Path, source: ParquetSource) -> None:
+    source.text_needed = True
+    if source.untextable:
+        name = source.untextable[0]
+        raise OutputError(f"{dest}: column {name!r} holds {source.arrow_schema.field(name).type} values, which "
+                          "have no text form for a CSV, TSV or XLSX file; write Parquet (.parquet) instead")
 
 
 def _write_error(path: Path, err: OSError) -> OutputError:

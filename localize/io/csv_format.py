@@ -10,7 +10,10 @@ CSV reader, because polars cannot keep the promises made to sellers:
     the reference our byte-for-byte promise is stated against.
 The csv module streams at roughly 80 MB/s, which is negligible next to one LLM
 call per row, and it tells us the exact record number of every problem.
-Writing uses polars' `write_csv`, one batch at a time, appended to the open file.
+Writing gives back the raw text of each record read, plus the new cells
+(localize.io.csv_raw), when the output has the input's format and delimiter;
+otherwise (a conversion, or Parquet/XLSX input) polars' `write_csv` writes
+each batch, appended to the open file.
 """
 
 from __future__ import annotations
@@ -27,12 +30,16 @@ import polars as pl
 
 from localize.errors import InputError, OutputError
 from localize.io import text_encoding
+from localize.io.csv_oversize import OversizedCell, find_oversized_cell
+from localize.io.csv_raw import LineRecorder, RawBatch, header_text, quoted_cells, records_text
 
 DELIMITERS = {"csv": ",", "tsv": "\t"}
 _DELIMITER_NAMES = {",": "','", ";": "';'", "\t": "tab"}
 
-# A cell longer than this is almost certainly an unterminated quote that is
-# swallowing the rest of the file; stop before it eats all memory.
+# The most one cell may hold (in characters). Longer is almost always an
+# unterminated quote swallowing the rest of the file, and the limit stops it
+# before it eats all memory; a cell that really is longer is told apart
+# (localize.io.csv_oversize) and refused with its own message.
 FIELD_LIMIT = 16 * 1024 * 1024
 _RESAVE = "re-save it as UTF-8 (e.g. Excel: File > Save As > 'CSV UTF-8')"
 
@@ -122,7 +129,9 @@ class CsvSource:
         _raise_field_limit()
         try:
             with self._open() as text:
-                header = next(self._reader(text), None)
+                lines = LineRecorder(text)
+                header = next(self._reader(lines), None)
+                self.raw_header = lines.take().removeprefix("\ufeff")  # the header line as written
         except UnicodeDecodeError:
             raise self._locate_undecodable() from None
         except csv.Error as e:
@@ -131,6 +140,8 @@ class CsvSource:
             raise InputError(path, "the first line is blank; it must be the header row")
         header[0] = header[0].removeprefix("\ufeff")  # a BOM the named --encoding kept
         self.columns: list[str] = header
+        self.raw_batch: RawBatch | None = None
+        self.raw_tail = ""
         self._check_header()
 
     def _check_header(self) -> None:
@@ -153,23 +164,28 @@ class CsvSource:
         return csv.reader(text, delimiter=self.delimiter, quotechar='"',
                           doublequote=True, strict=True)
 
-    def records(self) -> Iterator[tuple[int, list[str]]]:
-        """(row number, fields) for every non-blank data record; the header is
-        row 0. Blank lines hold no data and are skipped, but still counted so
-        row numbers match what a spreadsheet shows."""
+    def records(self, raw: bool = False) -> Iterator[tuple[int, list[str], str]]:
+        """(row number, fields, raw text) for every non-blank data record; the
+        header is row 0. Blank lines hold no data and are skipped, but still
+        counted so row numbers match what a spreadsheet shows; with `raw`, the
+        record's text as read (blank lines before it included), else ""."""
         width = len(self.columns)
         with self._open() as text:
-            reader = self._reader(text)
+            lines = LineRecorder(text) if raw else text
+            take = lines.take if raw else (lambda: "")
+            reader = self._reader(lines)
             row = lines_before = 0  # lines_before: physical lines up to the last good record
             try:
                 next(reader)
+                take()
                 lines_before = reader.line_num
                 for row, fields in enumerate(reader, start=1):
                     if len(fields) == width:
-                        yield row, fields
+                        yield row, fields, take()
                     elif fields:
                         raise self._ragged(row, fields)
                     lines_before = reader.line_num
+                self.raw_tail = take()  # blank lines after the last record
             except UnicodeDecodeError:
                 # The decoder reads ahead, so the failing chunk says little;
                 # re-scan tolerantly to name the exact row and cell.
@@ -178,15 +194,24 @@ class CsvSource:
                 raise self._csv_error(e, row + 1, reader.line_num, lines_before) from None
 
     def batches(self, batch_rows: int) -> Iterator[pl.DataFrame]:
+        """Frames of `batch_rows` records; `raw_batch` holds the raw text of
+        the records of the frame last yielded (for byte-preserving output)."""
         schema = {name: pl.String for name in self.columns}
         buf: list[list[str]] = []
-        for _, fields in self.records():
+        raw: list[str] = []
+        for _, fields, text in self.records(raw=True):
+            if len(buf) >= batch_rows:  # a full batch goes once another record follows, so the
+                yield self._keep_raw(_frame(buf, schema), raw)  # last one can carry the file's end
+                buf, raw = [], []
             buf.append(fields)
-            if len(buf) >= batch_rows:
-                yield _frame(buf, schema)
-                buf = []
+            raw.append(text)
         if buf:
-            yield _frame(buf, schema)
+            yield self._keep_raw(_frame(buf, schema), raw, self.raw_tail)
+        self.raw_batch = None
+
+    def _keep_raw(self, frame: pl.DataFrame, records: list[str], tail: str = "") -> pl.DataFrame:
+        self.raw_batch = RawBatch(records, frame, tail)
+        return frame
 
     def count_rows(self, strict: bool = False) -> int | None:
         """Exact record count (quoted line breaks do not count) with the same
@@ -219,6 +244,10 @@ class CsvSource:
     def _csv_error(self, err: csv.Error, row: int | None, line: int, lines_before: int) -> InputError:
         text = str(err)
         column = None
+        if "field larger than field limit" in text:
+            oversized = self._oversized_cell(lines_before)
+            if oversized is not None and oversized.closed:
+                return self._too_large(oversized.field, row)
         if "unexpected end of data" in text or "field larger than field limit" in text:
             # The open quote swallowed everything after it, so only the row
             # where it started is meaningful, not the current line.
@@ -232,6 +261,20 @@ class CsvSource:
         else:
             msg = f"not valid CSV (line {line}: {text})"
         return InputError(self.path, msg, row=row, column=column)
+
+    def _oversized_cell(self, lines_before: int) -> OversizedCell | None:
+        with self._open(errors="localize-mark") as text:
+            for _ in range(lines_before):
+                text.readline()
+            return find_oversized_cell(text, self.delimiter, FIELD_LIMIT)
+
+    def _too_large(self, field: int, row: int | None) -> InputError:
+        limit = f"{FIELD_LIMIT:,} characters ({FIELD_LIMIT // (1024 * 1024)} MB), the most one cell may hold"
+        if row is None:
+            return InputError(self.path, f"header name {field + 1} is longer than {limit}")
+        column = _short(self.columns[field]) if field < len(self.columns) else None
+        where = "this cell" if column is not None else f"cell {field + 1} of this row"
+        return InputError(self.path, f"{where} is longer than {limit}", row=row, column=column)
 
     def _unclosed_quote_column(self, lines_before: int) -> str | None:
         """The column whose quote never closes: re-reads the first physical
@@ -292,25 +335,57 @@ def _frame(rows: list[list[str]], schema: dict) -> pl.DataFrame:
 
 
 class CsvSink:
-    """Appends polars batches to an open binary file as CSV/TSV."""
+    """Appends batches to an open binary file as CSV/TSV.
+
+    With `raw_header` (the input's header line, when the input is CSV/TSV with
+    the same delimiter) the output is byte-preserving (localize.io.csv_raw):
+    every batch that comes with its `RawBatch` is written as the input's
+    records plus the new cells. Otherwise polars writes each batch."""
 
     def __init__(self, fh: IO[bytes], columns: list[str], dialect: CsvDialect,
-                 dtypes: dict[str, pl.DataType], dest: Path):
+                 dtypes: dict[str, pl.DataType], dest: Path, raw_header: str | None = None,
+                 input_columns: int | None = None):
         # Parquet input may hold lists/structs/bytes that a CSV cell cannot.
         for name, dtype in dtypes.items():
             if dtype.is_nested() or dtype in (pl.Binary, pl.Object):
                 raise OutputError(f"{dest}: column {name!r} holds {dtype} values, which CSV "
                                   "cannot represent; write Parquet (.parquet) instead")
         self._fh, self._columns, self._dialect = fh, columns, dialect
-        header = pl.DataFrame(schema={name: pl.String for name in columns})
-        self._write(header, include_header=True, include_bom=dialect.bom)
+        self._input_columns = len(columns) if input_columns is None else input_columns
+        self._raw = raw_header is not None
+        if self._raw:
+            if dialect.bom:
+                fh.write("\ufeff".encode())
+            added = columns[self._input_columns:]
+            fh.write(header_text(raw_header, added, dialect.delimiter, dialect.line_terminator).encode())
+        else:
+            header = pl.DataFrame(schema={name: pl.String for name in columns})
+            self._write(header, include_header=True, include_bom=dialect.bom)
 
-    def write(self, batch: pl.DataFrame) -> None:
+    def write(self, batch: pl.DataFrame, raw: RawBatch | None = None) -> None:
+        if self._raw and raw is not None and len(raw.records) == batch.height:
+            self._fh.write(self._raw_text(batch, raw).encode())
+            return
         if batch.width == 1 and batch.null_count().item():
             # A lone empty field would be a blank line, which readers skip;
             # "" keeps the row.
             batch = batch.select(pl.all().cast(pl.String).fill_null(""))
         self._write(batch, include_header=False, include_bom=False)
+
+    def _raw_text(self, batch: pl.DataFrame, raw: RawBatch) -> str:
+        """The raw records, with the cells that differ from what was read
+        replaced (compared a column at a time, so untouched columns cost nothing)."""
+        changed = {}
+        for i, name in enumerate(self._columns[: self._input_columns]):
+            new, old = batch.get_column(name), raw.frame.get_column(name)
+            if new.dtype != pl.String or not new.fill_null("").equals(old):
+                changed[i] = (new.cast(pl.String).to_list(), old.to_list())
+        delimiter, added = self._dialect.delimiter, self._columns[self._input_columns:]
+        appended = None
+        if added:
+            cells = [pl.lit(delimiter) + quoted_cells(pl.col(name), delimiter) for name in added]
+            appended = batch.select(pl.concat_str(cells).alias("appended")).get_column("appended").to_list()
+        return records_text(raw.records, changed, appended, delimiter) + raw.tail
 
     def _write(self, frame: pl.DataFrame, **kw) -> None:
         frame.write_csv(self._fh, separator=self._dialect.delimiter,

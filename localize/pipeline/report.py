@@ -4,10 +4,10 @@ The side files (`<output stem>.report.csv`, `.errors.csv`) are named after the
 output, so they can land on a file that is not localize's: the input itself
 (`localize shop.report.csv -o shop.csv`) or a seller's own `shop.report.csv`.
 localize knows a side file is its own by its first row: exactly the header it
-writes (optionally followed by a `signature` column). Any other existing file
-under a side file's name is refused before any work (`claim`), and is never
-replaced or deleted, so a run can only ever overwrite or remove its own earlier
-report.
+writes, with or without its last column, `signature` (older versions wrote
+none). Any other existing file under a side file's name is refused before any
+work (`claim`), and is never replaced or deleted, so a run can only ever
+overwrite or remove its own earlier report.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from localize.backends.redaction import redact_api_keys
 from localize.errors import OutputError
 from localize.io.stale_temps import make_temp
 
-SIGNATURE_COLUMN = "signature"  # a trailing column a signed report adds to the header
+SIGNATURE_COLUMN = "signature"  # the last column of every side file: the run signature
 _HEADER_PROBE_CHARS = 4096  # a side file's header is short; a longer first line is not one
 
 
@@ -45,6 +46,7 @@ class RunStats:
     report: str | None = None
     errors: str | None = None  # `<output stem>.errors.csv`: segments the engine gave no output for
     store: str | None = None  # the translation store file; None with --no-cache
+    signature: str = ""  # engine, model, prompts, glossary, market, store keys (localize.pipeline.signature)
 
     @property
     def glossary_violations(self) -> int:
@@ -69,8 +71,9 @@ class RunStats:
 
 
 def written_by_localize(path: Path, header: list[str]) -> bool:
-    """Whether `path` is a regular file whose first CSV row is `header`,
-    optionally followed by a signature column: a side file localize wrote."""
+    """Whether `path` is a regular file whose first CSV row is `header`, with
+    or without the trailing signature column (versions before the run
+    signature wrote none): a side file localize wrote."""
     if not path.is_file():  # a folder, or a named pipe that would block the read
         return False
     try:
@@ -79,7 +82,8 @@ def written_by_localize(path: Path, header: list[str]) -> bool:
     except (OSError, UnicodeDecodeError):
         return False
     row = next(csv.reader([first]), [])
-    return row in (header, [*header, SIGNATURE_COLUMN])
+    unsigned = header[:-1] if header[-1:] == [SIGNATURE_COLUMN] else header
+    return row in (unsigned, [*unsigned, SIGNATURE_COLUMN])
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -92,13 +96,18 @@ def _same_file(a: Path, b: Path) -> bool:
 class _SidecarCSV:
     """A CSV beside the output, opened on its first row so clean runs leave no
     file behind; written to a temp file and renamed at the end like the main output.
-    Only a file localize wrote is ever replaced or removed under its name."""
+    Only a file localize wrote is ever replaced or removed under its name.
 
-    HEADER: list[str] = []
+    The run's signature is the last column, the same on every row: a report read
+    later (or beside another run's) says which settings produced it, and the file
+    stays plain CSV that any spreadsheet opens."""
+
+    HEADER: list[str] = []  # the last column is always "signature", filled in by _write
     KIND = "side"  # what the file is, in messages
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, signature: str = ""):
         self.path = path
+        self.signature = signature
         self._file = None
         self._tmp = None
         self._writer = None
@@ -133,7 +142,9 @@ class _SidecarCSV:
                 self._file = os.fdopen(fd, "w", encoding="utf-8", newline="")
                 self._writer = csv.writer(self._file)
                 self._writer.writerow(self.HEADER)
-            self._writer.writerow(row)
+            # Reasons and details quote servers and models, which may echo the API key.
+            self._writer.writerow([*(redact_api_keys(v) if isinstance(v, str) else v for v in row),
+                                   self.signature])
         except OSError as exc:  # a full disk, a read-only or vanished folder
             raise self._write_error(exc) from None
         self.count += 1
@@ -182,7 +193,7 @@ class ErrorLog(_SidecarCSV):
     their cell is left empty (the row is kept) and a rerun generates them again.
     Separate from the quality report, which flags outputs that exist."""
 
-    HEADER = ["row", "column", "locale", "reason", "attempts"]
+    HEADER = ["row", "column", "locale", "reason", "attempts", SIGNATURE_COLUMN]
     KIND = "errors"
 
     def add(self, row: int, column: str, locale: str, reason: str, attempts: int) -> None:
@@ -196,14 +207,14 @@ class IssueReport(_SidecarCSV):
     Row numbers count data rows from 1 (the header is not a row), in both files.
     """
 
-    HEADER = ["row", "column", "locale", "issue", "detail"]
+    HEADER = ["row", "column", "locale", "issue", "detail", SIGNATURE_COLUMN]
     KIND = "report"
 
-    def __init__(self, path: Path, errors_path: Path | None = None):
-        super().__init__(path)
+    def __init__(self, path: Path, errors_path: Path | None = None, *, signature: str = ""):
+        super().__init__(path, signature)
         self.rows: set[int] = set()
         stem = path.name.removesuffix(".report.csv")
-        self.errors = ErrorLog(errors_path or path.with_name(f"{stem}.errors.csv"))
+        self.errors = ErrorLog(errors_path or path.with_name(f"{stem}.errors.csv"), signature)
 
     def add(self, row: int, column: str, locale: str, issue: str, detail: str) -> None:
         self._write([row, column, locale, issue, detail])

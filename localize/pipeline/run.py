@@ -18,8 +18,10 @@ from localize.errors import (
 )
 from localize.io.catalog import CatalogReader, CatalogWriter, catalog_format
 from localize.pipeline import shopify_ta
+from localize.pipeline.output_folders import make_output_folders
 from localize.pipeline.progress import Progress
 from localize.pipeline.report import IssueReport, RunStats
+from localize.pipeline.signature import run_signature
 from localize.pipeline.translate import BatchTranslator
 from localize.text.locales import Locale
 from localize.text.markets import load_market
@@ -54,7 +56,6 @@ class RunOptions:
     excel_csv: bool = False  # CSV/TSV output starts with a UTF-8 BOM, for Excel
     encoding: str | None = None  # CSV/TSV input's text encoding; None: UTF-8, or detected when it is not
     store: Path | None = None  # the translation store file; None: no store (the CLI passes its default)
-    extra: dict = field(default_factory=dict)
 
 
 def batch_size(opts: RunOptions) -> int:
@@ -98,27 +99,6 @@ def output_paths(opts: RunOptions) -> dict[str | None, Path]:
     return paths
 
 
-def make_output_folders(folders, undo: contextlib.ExitStack) -> None:
-    """Creates the missing output folders; `undo` removes the ones it made if
-    they are still empty when the run ends (it failed before writing there)."""
-    made: list[Path] = []  # deepest first
-    undo.callback(_remove_empty_folders, made)
-    for folder in dict.fromkeys(folders):
-        made[:0] = [p for p in (folder, *folder.parents) if not p.exists()]
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"{folder}: cannot create the output folder: {exc.strerror or exc}") from None
-
-
-def _remove_empty_folders(folders: list[Path]) -> None:
-    for folder in folders:
-        try:
-            folder.rmdir()  # only ever succeeds on an empty folder
-        except OSError:
-            pass
-
-
 def _file_name_part(code: str) -> str:
     """A locale code goes into file names: it must stay a plain name part, so
     no code can point a file outside the output folder. parse_locale only makes
@@ -138,11 +118,11 @@ def resolve_fields(opts: RunOptions, columns: list[str], reader: CatalogReader) 
         )
     schema = reader.arrow_schema
     if schema is not None:
-        import pyarrow as pa
+        from localize.io.parquet_types import is_text_type
 
         for f in fields:
             t = schema.field(f.column).type
-            if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t)):
+            if not is_text_type(t):
                 raise InputError(opts.input, f"column is {t}, not text", column=f.column)
     return fields
 
@@ -155,103 +135,170 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
     """
     started = time.monotonic()
     paths = output_paths(opts)
-    report = IssueReport(_report_path(next(iter(paths.values())), opts))
-    report.claim(opts.input, paths.values())  # never the input, nor a file localize did not write
+    # Never the input, nor a file localize did not write; the files themselves are opened later.
+    IssueReport(_report_path(next(iter(paths.values())), opts)).claim(opts.input, paths.values())
     market = load_market(opts.market)
     templates = load_templates()
-    glossary = None
-    if opts.glossaries:
-        from localize.glossary.formats import load_glossaries
-
-        glossary = load_glossaries(opts.glossaries)  # a bad glossary fails before the catalog is read
+    glossary = _load_glossary(opts)  # a bad glossary fails before the catalog is read
     stats = RunStats()
     with contextlib.ExitStack() as undo:
-        reader = undo.enter_context(CatalogReader(opts.input, batch_rows=batch_size(opts), encoding=opts.encoding))
-        for notice in reader.notices:  # a guessed encoding matters even with --quiet
-            print(f"localize: {printable_line(notice)}", file=sys.stderr, flush=True)
-        translate_adapt = shopify_ta.is_translate_adapt(reader.columns)
-        if translate_adapt:
-            _check_translate_adapt_options(opts)
-            fields, extra = [Field(shopify_ta.TARGET, "description")], []
-        else:
-            fields = resolve_fields(opts, reader.columns, reader)
-            extra = _added_columns(opts, fields, reader.columns)
-        total_rows = reader.count_rows(strict=True)  # a malformed file fails before the engine loads
-        if backend is None:
-            backend = create_backend(
-                opts.backend, model=opts.model, endpoint=opts.endpoint, max_in_flight=opts.max_in_flight,
-                parallel=opts.parallel, threads=opts.threads, timeout=opts.timeout, retries=opts.retries,
-            )
-            undo.callback(backend.close)
-        backend.load()  # a bad model or a server that is down fails before any output exists
-        stats.backend = backend.description
-        make_output_folders([p.parent for p in paths.values()], undo)  # only now: a refused run changes nothing
-        undo.callback(report.abort)  # both aborts are no-ops once committed
-        writers: dict[str | None, CatalogWriter] = {}
-        for loc, path in paths.items():
-            writers[loc] = CatalogWriter(path, like=reader, extra_columns=extra, excel_csv=opts.excel_csv,
-                                         generated_columns=_generated_columns(opts, fields, extra, translate_adapt))
-            undo.callback(writers[loc].abort)
-        progress = Progress([loc.code for loc in opts.locales], total_rows, quiet=opts.quiet)
-        undo.callback(progress.close)
-        what = "Shopify Translate & Adapt file" if translate_adapt else f"fields {', '.join(f.column for f in fields)}"
-        progress.message(
-            f"localize: {printable_line(f'{opts.input} -> ' + ', '.join(str(p) for p in paths.values()))}\n"
-            f"localize: {what}; locales "
-            f"{', '.join(loc.code for loc in opts.locales)}; market {market.name}; engine {stats.backend}"
+        job = _open_catalog(opts, undo)
+        job.backend = _open_engine(opts, backend, undo)
+        stats.backend = job.backend.description
+        stats.signature = run_signature(
+            engine=job.backend.name, model_id=job.backend.model_id, templates=templates, glossary=glossary,
+            market=market.name,
         )
-        store = _open_store(opts, backend, templates, market, glossary, progress, undo)
+        _open_outputs(opts, job, paths, stats.signature, undo)
+        job.progress.message(_start_message(opts, job, paths, market.name, stats.backend))
+        store = _open_store(opts, job.backend, templates, market, glossary, job.progress, undo)
         stats.store = str(store.store.path) if store else None
-
-        def make_translator(locales):
-            return BatchTranslator(
-                backend, templates, market, locales, html_piece_chars=opts.html_piece_chars, glossary=glossary,
-                store=store,
-            )
-
-        if translate_adapt:
-            ta = shopify_ta.TranslateAdaptBatches(lambda loc: make_translator([loc]), opts.locales, opts.overwrite)
-            translators = ta.translators.values
-        else:
-            translator = make_translator(opts.locales)
-            translators = lambda: [translator]  # noqa: E731
-        in_flight = {"rows": 0}  # rows of the batch being generated, for the ETA
-
-        def total(name: str) -> int:
-            return sum(getattr(t, name) for t in translators())
-
-        progress.token_count = lambda: total("completion_tokens")
-        progress.rows_finished = lambda: stats.rows + in_flight["rows"] * (
-            total("batch_done") / total("batch_requests") if total("batch_requests") else 0.0
-        )
+        _make_translators(opts, job, templates, market, glossary, store)
         try:
-            for batch in reader.batches():
-                in_flight["rows"] = batch.height
-                if translate_adapt:
-                    writers[None].write(ta.localize(batch, stats.rows, report, progress))
-                else:
-                    _localize_batch(batch, stats.rows, fields, opts, translator, writers, report, progress)
-                stats.rows += batch.height
-                in_flight["rows"] = 0
+            _localize_batches(opts, job, stats)
         except BackendUnavailable as exc:  # the server went away mid-run: say how far it got
-            raise BackendUnavailable(_stopped_message(exc, stats.rows, total_rows, store is not None)) from None
-        if translate_adapt:
-            _say_what_translate_adapt_left(ta, progress)
-        report.flush()  # a full disk fails the run here, before an output is committed
-        stats.outputs = [str(w.commit()) for w in writers.values()]
-        report_file = report.commit()
+            raise BackendUnavailable(_stopped_message(exc, stats.rows, job.total_rows, store is not None)) from None
+        if job.translate_adapt is not None:
+            job.translate_adapt.say_what_was_left(job.progress)
+        job.report.flush()  # a full disk fails the run here, before an output is committed
+        stats.outputs = [str(w.commit()) for w in job.writers.values()]
+        report_file = job.report.commit()
         stats.report = str(report_file) if report_file else None
-        stats.errors = str(report.errors.path) if report.errors.count else None
-    for name in ("segments", "copied", "model_calls", "repairs", "reused", "cached", "failures",
-                 "completion_tokens", "prompt_tokens"):
-        setattr(stats, name, total(name))
-    stats.flagged_rows = len(report.rows)
-    if glossary is not None:
-        stats.glossary = {
-            code: totals.as_dict() for t in translators() for code, totals in t.glossary_totals.items()
-        }
+        stats.errors = str(job.report.errors.path) if job.report.errors.count else None
+    _count_totals(job, stats, glossary)
     stats.wall_seconds = time.monotonic() - started
     return stats
+
+
+@dataclass
+class _OpenRun:
+    """What one run opened, in the order it is opened: the catalog, the engine,
+    the outputs, the translators. The batch loop and the final counts read it."""
+
+    reader: CatalogReader
+    fields: list[Field]
+    extra: list[str]  # the columns the output adds (`<column>_<locale>`)
+    is_translate_adapt: bool
+    total_rows: int
+    backend: Backend | None = None
+    report: IssueReport | None = None
+    writers: dict[str | None, CatalogWriter] = field(default_factory=dict)
+    progress: Progress | None = None
+    translator: BatchTranslator | None = None  # every catalog but a Translate & Adapt file
+    translate_adapt: shopify_ta.TranslateAdaptBatches | None = None  # one translator per locale
+    rows_in_flight: int = 0  # rows of the batch being generated, for the ETA
+
+    def translators(self) -> list[BatchTranslator]:
+        if self.translate_adapt is not None:
+            return list(self.translate_adapt.translators.values())
+        return [self.translator] if self.translator is not None else []
+
+    def total(self, name: str) -> int:
+        return sum(getattr(t, name) for t in self.translators())
+
+
+def _load_glossary(opts: RunOptions):
+    if not opts.glossaries:
+        return None
+    from localize.glossary.formats import load_glossaries
+
+    return load_glossaries(opts.glossaries)
+
+
+def _open_catalog(opts: RunOptions, undo: contextlib.ExitStack) -> _OpenRun:
+    reader = undo.enter_context(CatalogReader(opts.input, batch_rows=batch_size(opts), encoding=opts.encoding))
+    for notice in reader.notices:  # a guessed encoding matters even with --quiet
+        print(f"localize: {printable_line(notice)}", file=sys.stderr, flush=True)
+    is_translate_adapt = shopify_ta.is_translate_adapt(reader.columns)
+    if is_translate_adapt:
+        shopify_ta.check_options(layout=opts.layout, fields=opts.fields)
+        fields, extra = [Field(shopify_ta.TARGET, "description")], []
+    else:
+        fields = resolve_fields(opts, reader.columns, reader)
+        extra = _added_columns(opts, fields, reader.columns)
+    total_rows = reader.count_rows(strict=True)  # a malformed file fails before the engine loads
+    return _OpenRun(reader, fields, extra, is_translate_adapt, total_rows)
+
+
+def _open_engine(opts: RunOptions, backend: Backend | None, undo: contextlib.ExitStack) -> Backend:
+    if backend is None:
+        backend = create_backend(
+            opts.backend, model=opts.model, endpoint=opts.endpoint, max_in_flight=opts.max_in_flight,
+            parallel=opts.parallel, threads=opts.threads, timeout=opts.timeout, retries=opts.retries,
+        )
+        undo.callback(backend.close)
+    backend.load()  # a bad model or a server that is down fails before any output exists
+    return backend
+
+
+def _open_outputs(opts: RunOptions, job: _OpenRun, paths, signature: str, undo: contextlib.ExitStack) -> None:
+    """The output folders, temp outputs, the report files and the progress
+    display; all undone on error. Only now, once the catalog and the engine
+    are checked, so that a refused run changes nothing on disk."""
+    make_output_folders([p.parent for p in paths.values()], undo)
+    job.report = IssueReport(_report_path(next(iter(paths.values())), opts), signature=signature)
+    undo.callback(job.report.abort)  # both aborts are no-ops once committed
+    generated = _generated_columns(opts, job.fields, job.extra, job.is_translate_adapt)
+    for loc, path in paths.items():
+        job.writers[loc] = CatalogWriter(path, like=job.reader, extra_columns=job.extra, excel_csv=opts.excel_csv,
+                                         generated_columns=generated)
+        undo.callback(job.writers[loc].abort)
+    job.progress = Progress([loc.code for loc in opts.locales], job.total_rows, quiet=opts.quiet)
+    undo.callback(job.progress.close)
+
+
+def _start_message(opts: RunOptions, job: _OpenRun, paths, market_name: str, engine: str) -> str:
+    what = (
+        "Shopify Translate & Adapt file" if job.is_translate_adapt
+        else f"fields {', '.join(f.column for f in job.fields)}"
+    )
+    return (
+        f"localize: {printable_line(f'{opts.input} -> ' + ', '.join(str(p) for p in paths.values()))}\n"
+        f"localize: {what}; locales "
+        f"{', '.join(loc.code for loc in opts.locales)}; market {market_name}; engine {engine}"
+    )
+
+
+def _make_translators(opts: RunOptions, job: _OpenRun, templates, market, glossary, store) -> None:
+    def make_translator(locales):
+        return BatchTranslator(
+            job.backend, templates, market, locales, html_piece_chars=opts.html_piece_chars, glossary=glossary,
+            store=store,
+        )
+
+    if job.is_translate_adapt:
+        job.translate_adapt = shopify_ta.TranslateAdaptBatches(
+            lambda loc: make_translator([loc]), opts.locales, opts.overwrite
+        )
+    else:
+        job.translator = make_translator(opts.locales)
+
+
+def _localize_batches(opts: RunOptions, job: _OpenRun, stats: RunStats) -> None:
+    progress = job.progress
+    progress.token_count = lambda: job.total("completion_tokens")
+    progress.rows_finished = lambda: stats.rows + job.rows_in_flight * (
+        job.total("batch_done") / job.total("batch_requests") if job.total("batch_requests") else 0.0
+    )
+    for batch in job.reader.batches():
+        job.rows_in_flight = batch.height
+        if job.translate_adapt is not None:
+            job.writers[None].write(job.translate_adapt.localize(batch, stats.rows, job.report, progress))
+        else:
+            _localize_batch(batch, stats.rows, job.fields, opts, job.translator, job.writers, job.report, progress)
+        stats.rows += batch.height
+        job.rows_in_flight = 0
+
+
+def _count_totals(job: _OpenRun, stats: RunStats, glossary) -> None:
+    for name in ("segments", "copied", "model_calls", "repairs", "reused", "cached", "failures",
+                 "completion_tokens", "prompt_tokens"):
+        setattr(stats, name, job.total(name))
+    stats.flagged_rows = len(job.report.rows)
+    if glossary is not None:
+        stats.glossary = {
+            code: totals.as_dict() for t in job.translators() for code, totals in t.glossary_totals.items()
+        }
 
 
 def enforce_strict(opts: RunOptions, stats: RunStats) -> None:
@@ -316,22 +363,6 @@ def _generated_columns(opts: RunOptions, fields: list[Field], extra: list[str], 
     if translate_adapt:
         return []
     return list(extra) if opts.layout == "columns" else [f.column for f in fields]
-
-
-def _check_translate_adapt_options(opts: RunOptions) -> None:
-    if opts.layout != "columns":
-        raise UsageError("a Shopify Translate & Adapt file is filled in place; --layout does not apply")
-    if opts.fields:
-        raise UsageError("a Shopify Translate & Adapt file says which fields to translate; --fields does not apply")
-
-
-def _say_what_translate_adapt_left(ta: shopify_ta.TranslateAdaptBatches, progress: Progress) -> None:
-    if ta.skipped_fields:
-        left = ", ".join(f"{name} ({n})" for name, n in sorted(ta.skipped_fields.items()))
-        progress.message(f"localize: left untranslated (identifiers or structured data): {left}")
-    if not ta.translators:
-        asked = ", ".join(loc.code for loc in ta.locales)
-        progress.message(f"localize: no rows to fill for {asked} (already translated, or not in this file)")
 
 
 def _report_path(output: Path, opts: RunOptions) -> Path:

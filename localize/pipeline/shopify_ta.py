@@ -17,6 +17,7 @@ from typing import Callable
 import polars as pl
 
 from localize.catalog.fields import Field
+from localize.errors import UsageError
 from localize.io.catalog import FORMULA_TRIGGERS
 from localize.pipeline.translate import BatchTranslator
 from localize.text.locales import Locale, parse_locale
@@ -39,6 +40,14 @@ TYPE_NAME_ROLES = {"PRODUCT_OPTION": "option_name", "PRODUCT_OPTION_VALUE": "opt
 
 def is_translate_adapt(columns: list[str]) -> bool:
     return columns[: len(COLUMNS)] == COLUMNS
+
+
+def check_options(*, layout: str, fields: str | None) -> None:
+    """Options that a Translate & Adapt file decides itself are refused, not ignored."""
+    if layout != "columns":
+        raise UsageError("a Shopify Translate & Adapt file is filled in place; --layout does not apply")
+    if fields:
+        raise UsageError("a Shopify Translate & Adapt file says which fields to translate; --fields does not apply")
 
 
 def role_of(resource_type: str, field_name: str) -> str | None:
@@ -64,6 +73,15 @@ class TranslateAdaptBatches:
         except Exception:  # a locale we don't know is simply not one we were asked for
             return None
         return next((w for w in self.locales if w.code == loc.code), None)
+
+    def say_what_was_left(self, progress) -> None:
+        """After the run: the fields left alone, or that nothing needed filling."""
+        if self.skipped_fields:
+            left = ", ".join(f"{name} ({n})" for name, n in sorted(self.skipped_fields.items()))
+            progress.message(f"localize: left untranslated (identifiers or structured data): {left}")
+        if not self.translators:
+            asked = ", ".join(loc.code for loc in self.locales)
+            progress.message(f"localize: no rows to fill for {asked} (already translated, or not in this file)")
 
     def localize(self, batch: pl.DataFrame, offset: int, report, progress) -> pl.DataFrame:
         rows = batch.select(["Type", "Field", "Locale", SOURCE, TARGET]).to_dicts()

@@ -20,6 +20,7 @@ def summary_lines(stats: RunStats) -> list[tuple[str, str]]:
         ("generated tokens", f"{stats.completion_tokens:,} ({stats.tokens_per_second:.1f} tok/s)"),
         ("wall time", f"{stats.wall_seconds:.1f} s ({stats.rows_per_second:.2f} rows/s)"),
         ("engine", stats.backend),
+        ("signature", stats.signature),
     ]
     for locale, g in stats.glossary.items():
         acc = g["terminology_accuracy"]

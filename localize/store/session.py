@@ -19,10 +19,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, NamedTuple, Sequence
 
 from localize.backends.base import GenerationRequest
+from localize.backends.redaction import redact_api_keys
 from localize.store.store import Record, Stored, StoreError, TranslationStore
+from localize.text.unprintable import writable
 
 # Bump when the same request would now give a different final text: cleanup
 # rules, repair rounds, max_tokens, keep-term restoration. Old entries then
@@ -32,7 +34,20 @@ KEY_VERSION = 1
 # The sampling settings every request is sent with (GenerationRequest's defaults).
 SAMPLING = {"temperature": GenerationRequest.temperature, "repeat_penalty": GenerationRequest.repeat_penalty}
 
-Key = tuple  # (kind, max_chars, locale, source piece): localize.pipeline.translate.Key
+
+
+class SegmentKey(NamedTuple):
+    """One piece of one cell as the engine is asked for it, and the store's key
+    for its text (with the engine, prompts, glossary and market of the session).
+
+    Defined here, below the pipeline that makes these keys, so the store never
+    imports the pipeline. A plain 4-tuple in this order works wherever a key does.
+    """
+
+    kind: str  # the prompt kind: title, label, text, html
+    limit: int | None  # the market's length limit for the piece (None: none, or a piece of a page)
+    locale: str  # the target locale's code
+    text: str  # the source piece, stripped
 
 
 def template_fingerprint(template) -> str:
@@ -78,8 +93,8 @@ class StoreSession:
     def active(self) -> bool:
         return self.store is not None
 
-    def digest(self, key: Key) -> bytes:
-        kind, max_chars, locale, piece = key
+    def digest(self, key: SegmentKey) -> bytes:
+        kind, max_chars, locale, piece = key  # unpacked, so plain tuples keep their digests
         if locale not in self._glossary:
             self._glossary[locale] = glossary_fingerprint(self.glossary, locale)
         canonical = json.dumps(
@@ -99,7 +114,7 @@ class StoreSession:
         )
         return hashlib.sha256(canonical.encode("utf-8")).digest()
 
-    def lookup(self, keys: Sequence[Key]) -> dict[Key, Stored]:
+    def lookup(self, keys: Sequence[SegmentKey]) -> dict[SegmentKey, Stored]:
         """The texts of `keys` found in the store."""
         if self.store is None or not keys:
             return {}
@@ -109,13 +124,19 @@ class StoreSession:
         except StoreError as exc:
             self._give_up(exc)
             return {}
-        return {digests[d]: stored for d, stored in found.items()}
+        # A text some output cannot hold (an older localize stored U+FFFF from a model)
+        # is generated again rather than failing every rerun the same way.
+        return {digests[d]: stored for d, stored in found.items() if _keepable(stored)}
 
-    def save(self, items: Iterable[tuple[Key, Stored]]) -> None:
+    def save(self, items: Iterable[tuple[SegmentKey, Stored]]) -> None:
         """One batch's new texts in one transaction (failed generations never come here)."""
         if self.store is None:
             return
-        records = [Record(self.digest(k), stored, self.model_id, k[2], k[0]) for k, stored in items]
+        keys = ((SegmentKey(*k), stored) for k, stored in items)  # plain 4-tuples too
+        records = [
+            Record(self.digest(k), _without_secrets(stored), self.model_id, k.locale, k.kind)
+            for k, stored in keys if _keepable(stored)
+        ]
         try:
             self.store.put_many(records)
         except StoreError as exc:
@@ -124,3 +145,17 @@ class StoreSession:
     def _give_up(self, exc: StoreError) -> None:
         self.warn(f"localize: warning: {exc}; the run goes on without the translation store")
         self.store = None
+
+
+def _keepable(stored: Stored) -> bool:
+    """Never store (nor serve) a text that some output format cannot write."""
+    return writable(stored.text) and (stored.raw is None or writable(stored.raw))
+
+
+def _without_secrets(stored: Stored) -> Stored:
+    """The store is a file like any output: an API key a server echoed into a
+    text never reaches it (the backend redacts already; this is the sink's own guard)."""
+    text, raw = redact_api_keys(stored.text), None if stored.raw is None else redact_api_keys(stored.raw)
+    if text == stored.text and raw == stored.raw:
+        return stored
+    return dataclasses.replace(stored, text=text, raw=raw)

@@ -193,8 +193,10 @@ class TranslationStore:
             return
         try:
             with self._transaction():
-                # OR IGNORE: another process may have stored the same text meanwhile; the first one stays.
-                self._db.executemany("INSERT OR IGNORE INTO translations VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                # OR REPLACE: another process may have stored the same text meanwhile (either
+                # is right), and an entry the session would not serve (a text no output can
+                # write, from an older localize) is replaced by the one generated in its place.
+                self._db.executemany("INSERT OR REPLACE INTO translations VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot write the translation store: {_reason(exc)}") from None
 

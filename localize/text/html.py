@@ -13,8 +13,8 @@ import re
 
 # A quoted attribute value may contain ">" (alt="5 > 3"): quotes are consumed whole.
 _TOKEN = re.compile(r"""<!--.*?-->|<![^>]*>|<[/a-zA-Z](?:[^>"']|"[^"]*"|'[^']*')*>""", re.S)
-_TAG = re.compile(r"""<(/?)([a-zA-Z][a-zA-Z0-9:-]*)((?:[^>"']|"[^"]*"|'[^']*')*?)(/?)>""", re.S)
-_ATTR = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
+TAG = re.compile(r"""<(/?)([a-zA-Z][a-zA-Z0-9:-]*)((?:[^>"']|"[^"]*"|'[^']*')*?)(/?)>""", re.S)
+ATTR = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
 _LOOKS_HTML = re.compile(r"<(p|div|br|ul|ol|li|h[1-6]|span|strong|b|i|em|table|tr|td|a|img)\b[^>]*>", re.I)
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -23,7 +23,13 @@ TRANSLATABLE_ATTRS = {"alt", "title", "placeholder", "aria-label", "label"}
 
 
 def looks_like_html(text: str) -> bool:
+    """Common page markup (<p>, <li>, <a>, ...): a description cell is an HTML page."""
     return bool(_LOOKS_HTML.search(text))
+
+
+def has_markup(text: str) -> bool:
+    """Any tag, comment or declaration as `tokens` reads them ("<3 pack" has none)."""
+    return bool(_TOKEN.search(text))
 
 
 def tokens(text: str) -> list[tuple[bool, str]]:
@@ -44,12 +50,12 @@ def _tag_signature(markup: str) -> tuple:
         return ("comment",)
     if markup.startswith("<!"):
         return ("decl", markup.lower())
-    m = _TAG.match(markup)
+    m = TAG.match(markup)
     if not m:
         return ("raw", markup)
     closing, name, rest, selfclose = m.groups()
     attrs = []
-    for a in _ATTR.finditer(rest):
+    for a in ATTR.finditer(rest):
         key = a.group(1).lower()
         value = next((g for g in a.groups()[1:] if g is not None), None)
         if key in TRANSLATABLE_ATTRS:

@@ -59,7 +59,7 @@ class LanguageIdentifier:
         self.candidates = sorted({_ALIASES.get(code, code) for code in LANGUAGES} & known)
         self._model.set_languages(self.candidates)
         self.max_target, self.min_best, self.min_letters = max_target, min_best, min_letters
-        self.min_block_letters = min_block_letters  # HTML blocks judged one by one (checks.py)
+        self.min_block_letters = min_block_letters  # HTML blocks judged one by one (language.py)
 
     @property
     def signature(self) -> str:
