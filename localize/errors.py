@@ -3,6 +3,37 @@
 
 from __future__ import annotations
 
+import unicodedata
+
+# Characters a terminal acts on instead of showing: C0/C1 controls (newline,
+# ESC starting an ANSI sequence, BEL), the Unicode line and paragraph
+# separators, format characters (bidi overrides that reorder what is shown,
+# zero-width ones) and lone surrogates (undecodable bytes of a file name).
+_UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp", "Cs"}
+
+
+def printable_line(text: str) -> str:
+    """`text` as one printable line: every character a terminal would act on
+    (see _UNPRINTABLE) is written as its escape (`\\n`, `\\x1b`, `\\u202e`).
+    Error messages carry paths, column names and server text, any of which
+    can hold a newline that would split the line or an ANSI sequence that
+    would rewrite the terminal."""
+    if text.isprintable():  # the common case: nothing to escape
+        return text
+    return "".join(_visible(c) if unicodedata.category(c) in _UNPRINTABLE else c for c in text)
+
+
+def _visible(char: str) -> str:
+    code = ord(char)
+    if char in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[char]
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
 
 class LocalizeError(Exception):
     """An error the user can act on. Its message is printed as one line."""

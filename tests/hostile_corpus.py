@@ -300,6 +300,11 @@ CASES: list[Case] = [
         ["=HYPERLINK(\"http://x\")", "=SUM(A1:A9)", "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)", "=1"],
         ["f-2", "-50% sale", "<p>=not a formula</p>", "\tTabbed", "+44 20 7946 0000", "-1"],
     ]).encode(), why="the seller's cells stay as they are in CSV; generated ones are neutralized"),
+    Case("formula_like_copied.csv", 0, catalog([
+        ["c-1", "-20", "+44 20 7946 0000", "Acme", "S1", "1"],
+        ["c-2", "=1+2", "@1", "Acme", "S2", "1"],
+        ["c-3", "\uff0d5", "-", "Acme", "S3", "1"],
+    ]).encode(), why="cells that read the same in every language are copied, never prefixed with '"),
     Case("bidi_zero_width.csv", 0, catalog([
         ["b-1", "Tee \u202eeert\u202c ok", "<p>zero\u200bwidth\u200djoiner\u2060</p>", "Ac\u200bme", "S\u202e1", "1"],
         ["b-2", "\u2066isolate\u2069 \ufeffmid-BOM", "<p>\u200f\u200erl marks</p>", "Acme", "S2", "1"],
@@ -360,6 +365,14 @@ CASES: list[Case] = [
          + csv_text([["p-3", "Thé glacé", *ROWS[2][2:]]]).encode("cp1252"),
          needles=("row 3", "'Title'", "mixes encodings")),
     Case("unknown_encoding_name.csv", 2, catalog().encode(), args=("--encoding", "klingon"), needles=("'klingon'",)),
+    # Codecs Python knows that a user can name but that cannot read this file, or any file.
+    Case("utf16_named_no_bom.csv", 3, catalog().encode(), args=("--encoding", "utf-16"),
+         needles=("byte-order mark", "utf-16-le"), why="UTF-16 without a BOM: the byte order must be named"),
+    Case("utf32_named_no_bom.csv", 3, catalog().encode(), args=("--encoding", "utf-32"),
+         needles=("byte-order mark", "utf-32-le")),
+    Case("idna_named.csv", 2, catalog().encode(), args=("--encoding", "idna"), needles=("'idna'", "not an encoding")),
+    Case("punycode_named.csv", 2, catalog().encode(), args=("--encoding", "punycode"), needles=("'punycode'",)),
+    Case("undefined_named.csv", 2, catalog().encode(), args=("--encoding", "undefined"), needles=("'undefined'",)),
     Case("encoding_for_parquet.parquet", 2, None, make=lambda p: _write_parquet(p),
          args=("--encoding", "cp1252"), needles=("CSV and TSV",)),
     *_non_regular_files(),
@@ -389,3 +402,26 @@ def write_corpus(folder: Path) -> dict[str, Path]:
 
 def running_as_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def codec_names() -> list[str]:
+    """Every codec name Python knows: its aliases, their targets and the
+    modules of the `encodings` package (base64, idna, undefined, ... included)."""
+    import encodings
+    import encodings.aliases
+    import pkgutil
+
+    modules = {m.name for m in pkgutil.iter_modules(encodings.__path__)}
+    return sorted(set(encodings.aliases.aliases) | set(encodings.aliases.aliases.values()) | modules)
+
+
+_ACCENTED = catalog([["t-1", "Tee, organic \\x41 +cotton", '<p>12" pan</p>', "Café crème ±5°", "S", "1"]])
+ENCODING_PROBES: dict[str, bytes] = {  # files any --encoding may be pointed at
+    "ascii.csv": catalog().encode(),
+    "utf8_accented.csv": _ACCENTED.encode(),
+    "utf8_bom.csv": codecs.BOM_UTF8 + _ACCENTED.encode(),
+    "utf16le_no_bom.csv": _ACCENTED.encode("utf-16-le"),
+    "utf16_bom.csv": _ACCENTED.encode("utf-16"),
+    "latin1.csv": _ACCENTED.encode("latin-1"),
+    "random_bytes.csv": random.Random(3).randbytes(600),
+}

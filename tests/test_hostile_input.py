@@ -35,6 +35,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -43,10 +44,17 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from hostile_corpus import CASES, Case, running_as_root, write_corpus
+from hostile_corpus import CASES, ENCODING_PROBES, Case, codec_names, running_as_root, write_corpus
+from localize.backends.base import Backend, Generation
 from localize.cli.app import main
+from localize.errors import InputError, UsageError
+from localize.io.catalog import CatalogReader
+from localize.pipeline.run import RunOptions, run
 from localize.testing.stub_server import running_stub_server
+from localize.text.locales import parse_locales
 from raw_diff import assert_only_added_fields_differ
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -173,8 +181,9 @@ def check_processed(case: Case, path: Path, out: Path, code: int, stdout: str, s
     for number, (want, got) in enumerate(zip(rows, out_rows), start=1):
         assert len(got) == len(out_header), f"row {number}"
         assert got[:width] == want, f"row {number}: an untouched column changed"
-        for value in got[width:]:
-            assert not value.startswith(FORMULA_TRIGGERS), f"row {number}: {value[:40]!r}"
+        for name, value in zip(generated, got[width:]):
+            copied = value == want[header.index(name[:-3])]  # read the same in every language: no model call
+            assert copied or not value.startswith(FORMULA_TRIGGERS), f"row {number}: {value[:40]!r}"
     if case.table is None and out.suffix == path.suffix:
         # byte for byte: each record's text as written (in UTF-8), then the new cells
         text = data.decode(case.source_encoding).removeprefix("\ufeff")
@@ -194,6 +203,29 @@ def test_processed(case, corpus, stub_url, tmp_path, capfd, private_tmpdir):
         code, stdout, stderr = run_main(cli_args(case, corpus[case.name], out, stub_url), capfd)
     check_processed(case, corpus[case.name], out, code, stdout, stderr)
     assert list(private_tmpdir.iterdir()) == []  # a pipe's copy is removed
+
+
+@pytest.mark.parametrize("case", [p for p in _cases(True) if p.values[0].table is None])  # text files
+def test_processed_per_locale_keeps_the_sellers_cells(case, corpus, stub_url, tmp_path, capfd):
+    """Every processed file again as a per-locale file, where the localized
+    columns replace the seller's: a cell the stub model did not write (it
+    writes "[es] " into each text run) is byte for byte the seller's, formula-like
+    or not (`-20`, `+44 20 ...`, `=1+2` are the seller's own cells)."""
+    path = corpus[case.name]
+    folder = tmp_path / "per"
+    args = cli_args(case, path, folder / f"{{locale}}{path.suffix}", stub_url) + ["--layout", "per-locale", "-q"]
+    with fed(case, path):
+        code, _, stderr = run_main(args, capfd)
+    assert code == 0, stderr
+    delimiter = case.delimiter if path.suffix == ".csv" else "\t"
+    data = case.data if "pipe" in case.tags else path.read_bytes()  # a pipe's data was read by localize
+    source = decoded_rows(data, case.source_encoding, case.delimiter)
+    result = decoded_rows((folder / f"es{path.suffix}").read_bytes(), "utf-8", delimiter)
+    assert result[0] == source[0] and len(result) == len(source)
+    for number, (want, got) in enumerate(zip(source[1:], result[1:]), start=1):
+        for name, before, after in zip(source[0], want, got):
+            if "[es]" not in after:
+                assert after == before, (number, name, before, after)
 
 
 @pytest.mark.parametrize("case", _cases(False))
@@ -280,3 +312,136 @@ def test_formula_like_cells_stay_text_in_xlsx_output(corpus, stub_url, tmp_path,
     source = decoded_rows(corpus[case.name].read_bytes(), "utf-8", ",")
     width = len(source[0])
     assert [row[:width] for row in cells] == source
+
+
+# -- any encoding name Python knows (issue 20) -------------------------------------
+
+CODEC_NAMES = codec_names()
+
+
+@pytest.mark.parametrize("probe", sorted(ENCODING_PROBES))
+def test_every_codec_name_reads_the_file_or_refuses_with_one_reason(probe, tmp_path):
+    """Generated: every codec name Python knows (aliases and targets, base64,
+    idna and undefined included) on each probe file: the reader reads it or
+    raises a UsageError (exit 2: not a text encoding) or an InputError (exit 3:
+    this file is not in it), never anything that would end as an internal error."""
+    path = tmp_path / probe
+    path.write_bytes(ENCODING_PROBES[probe])
+    crashed = {}
+    for name in CODEC_NAMES:
+        try:
+            with CatalogReader(path, encoding=name) as reader:
+                reader.count_rows(strict=True)
+                for _ in reader.batches():
+                    pass
+        except (UsageError, InputError) as exc:
+            assert "\n" not in str(exc)
+        except Exception as exc:  # noqa: BLE001 -- collected, so one run names every offender
+            crashed[name] = f"{type(exc).__name__}: {exc}"
+    assert crashed == {}
+    assert len(CODEC_NAMES) > 300
+
+
+# Names whose codecs are not for text files, or need a byte-order mark: drawn more often than the rest.
+TRICKY_CODECS = ["utf-16", "utf-32", "idna", "punycode", "undefined", "base64", "rot13", "unicode_escape",
+                 "utf-7", "cp037", "utf-16-be", "hz"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(TRICKY_CODECS) | st.sampled_from(CODEC_NAMES), spelling=st.sampled_from([str, str.upper, lambda n: n.replace("_", "-")]),
+       probe=st.sampled_from(sorted(ENCODING_PROBES)))
+def test_any_encoding_name_through_the_command_line(stub_url, tmp_path, capfd, name, spelling, probe):
+    """Generated: `--encoding NAME` as a user could spell any codec name, on any
+    probe file: exit 0, 2 or 3, and a failure is one line with no traceback."""
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    path = folder / probe
+    path.write_bytes(ENCODING_PROBES[probe])
+    out = folder / "out.csv"
+    code, stdout, stderr = run_main([str(path), "--to", "es", "--backend", "vllm", "--endpoint", stub_url,
+                                     "-o", str(out), "-q", "--encoding", spelling(name)], capfd)
+    assert code in (0, 2, 3), stderr
+    assert "Traceback" not in stderr and "internal error" not in stderr
+    if code:
+        assert len(stderr.splitlines()) == 1 and stderr.startswith("localize: error: "), stderr
+        assert not out.exists()
+    else:
+        assert out.exists()
+
+
+# -- the seller's own cells are never changed, in any layout (issue 20) --------------
+
+_PROMPT_SOURCE = re.compile(r"<<<\n(.*)\n>>>", re.S)
+_PROMPT_LOCALE = re.compile(r"\(([a-z]{2,3}(?:-[A-Za-z0-9]+)*)\)")
+
+
+class FormulaEngine(Backend):
+    """Answers every text with a formula-like one (`=`, `+`, `-` or `@` first)
+    and records what it was asked, so a test can tell the cells it wrote
+    from the cells copied without a call."""
+
+    name = "formula"
+
+    def __init__(self):
+        self.asked: set[str] = set()
+
+    def generate(self, requests, on_result=None):
+        out = []
+        for i, req in enumerate(requests):
+            prompt = req.messages[-1]["content"]
+            source = _PROMPT_SOURCE.search(prompt).group(1)
+            self.asked.add(source)
+            gen = Generation(text=FORMULA_TRIGGERS[len(source) % 4] + source.swapcase())
+            if on_result:
+                on_result(i, gen)
+            out.append(gen)
+        return out
+
+
+CELL = st.one_of(
+    st.sampled_from(["-20", "+44 20 7946 0000", "=1+2", "@SUM(1)", '=HYPERLINK("x")', "-50% sale", "Red scarf",
+                     "12.99", "+1", "\uff0d1", "\uff1d1", "\uff20x", "SKU-001"]),
+    st.text(alphabet="=+-@\uff1d\uff0b\uff0d\uff20%0123456789 .,abcXYZé", min_size=1, max_size=12)
+    .map(str.strip).filter(bool),
+)
+
+
+def read_cells(path: Path) -> list[list[str]]:
+    if path.suffix == ".xlsx":
+        import python_calamine as pc
+
+        book = pc.CalamineWorkbook.from_path(str(path))
+        try:
+            return [[str(v) for v in row] for row in book.get_sheet_by_index(0).to_python()]
+        finally:
+            book.close()
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return list(csv.reader(f, delimiter="\t" if path.suffix == ".tsv" else ","))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(titles=st.lists(CELL, min_size=1, max_size=6), suffix=st.sampled_from([".csv", ".tsv", ".xlsx"]),
+       layout=st.sampled_from(["per-locale", "columns"]))
+def test_cells_copied_without_a_model_call_are_never_changed(tmp_path, titles, suffix, layout):
+    """Generated: any cell, formula-like or not, in either layout and every
+    format a spreadsheet opens. A cell the model was not asked about (it reads
+    the same in every language: `-20`, a phone number, `=1+2`) comes back
+    exactly as the seller wrote it; a cell the model wrote never starts with
+    a character a spreadsheet would run."""
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    src = folder / "shop.csv"
+    with open(src, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([["Handle", "Title"], *[[f"h{i}", t] for i, t in enumerate(titles)]])
+    engine = FormulaEngine()
+    output = folder / "out" / (f"shop.{{locale}}{suffix}" if layout == "per-locale" else f"shop{suffix}")
+    stats = run(RunOptions(input=src, locales=parse_locales("es"), output=output, layout=layout, quiet=True),
+                backend=engine)
+    rows = read_cells(Path(stats.outputs[0]))[1:]
+    column = 1 if layout == "per-locale" else 2
+    if layout == "columns":
+        assert [row[1] for row in rows] == titles  # the seller's own column
+    for title, row in zip(titles, rows):
+        value = row[column]
+        if title in engine.asked:
+            assert value == "" or not value.startswith(FORMULA_TRIGGERS), (title, value)
+        else:
+            assert value == title, (title, value)

@@ -627,9 +627,9 @@ def test_run_xlsx_to_xlsx_with_two_sheets(shop_xlsx, tmp_path):
     assert cells["Products"] == [
         ["Handle", "Title", "Variant SKU", "Variant Barcode", "Title_es", "Title_fr"],
         ["tee", "Organic Tee", "00123", "0850064060010", "[es] Organic Tee", "[fr] Organic Tee"],
-        # "=1+1" has no words, so it is copied without a model call; the copy
-        # is a generated cell like any other, so it is neutralized.
-        ["mug", "=1+1", "00124", "850064060027", "'=1+1", "'=1+1"],
+        # "=1+1" has no words, so it is copied without a model call: the
+        # seller's own text, never neutralized (only what the model wrote is).
+        ["mug", "=1+1", "00124", "850064060027", "=1+1", "=1+1"],
     ]
     assert cells["Notes"] == [["Exported by the shop", ""], ["", "=kept as text"]]
     assert formula_cells(out) == 0
@@ -641,10 +641,10 @@ def test_run_neutralizes_a_formula_the_model_answers(shop_xlsx, tmp_path):
     assert formula_cells(out) == 0
     rows = workbook_cells(out)["Products"]
     assert [r[1] for r in rows[1:]] == ["Organic Tee", "=1+1"]          # the seller's cells
-    assert [r[4] for r in rows[1:]] == ["'=1+1", "'=1+1"]              # the model's, neutralized
+    assert [r[4] for r in rows[1:]] == ["'=1+1", "=1+1"]  # the model's, neutralized; a copy of the seller's, not
     localize(shop_xlsx, echo_engine(answer=lambda source: "@cmd"), output=tmp_path / "out.csv", excel_csv=True)
     assert (tmp_path / "out.csv").read_bytes().startswith(BOM)
-    assert [r[4] for r in parse_csv(tmp_path / "out.csv")[1:]] == ["'@cmd", "'=1+1"]  # copied, not asked
+    assert [r[4] for r in parse_csv(tmp_path / "out.csv")[1:]] == ["'@cmd", "=1+1"]  # copied, not asked
 
 
 def test_run_per_locale_xlsx_neutralizes_the_localized_column(shop_xlsx, tmp_path):
@@ -652,7 +652,7 @@ def test_run_per_locale_xlsx_neutralizes_the_localized_column(shop_xlsx, tmp_pat
     cells = workbook_cells(tmp_path / "products.de.xlsx")
     assert list(cells) == ["Products", "Notes"]
     assert cells["Products"][0] == ["Handle", "Title", "Variant SKU", "Variant Barcode"]
-    assert [r[1] for r in cells["Products"][1:]] == ["'-50% Organic Tee", "'=1+1"]
+    assert [r[1] for r in cells["Products"][1:]] == ["'-50% Organic Tee", "=1+1"]  # the seller's own cell stays
     assert [r[2] for r in cells["Products"][1:]] == ["00123", "00124"]
 
 

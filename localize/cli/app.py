@@ -26,7 +26,7 @@ from localize import __version__
 from localize.cli import commands, tools
 from localize.cli.config import default_map, find_config, without_config_argument
 from localize.cli.options import APP_SETTINGS, CONFIG_META, ConfigPath
-from localize.errors import LocalizeError
+from localize.errors import LocalizeError, printable_line
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 70, 130
 
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    print(f"localize: error: {_without_secrets(message)}", file=sys.stderr)
+    print(f"localize: error: {printable_line(_without_secrets(message))}", file=sys.stderr)
     sys.exit(code)
 
 

@@ -52,17 +52,25 @@ _TRIGGER_RE = "^[" + "".join(f"\\x{{{ord(c):x}}}" for c in FORMULA_TRIGGERS) + "
 _NEUTRALIZED_FORMATS = ("csv", "tsv", "xlsx")
 
 
-def neutralize_formulas(batch: pl.DataFrame, columns) -> pl.DataFrame:
+def neutralize_formulas(batch: pl.DataFrame, columns, written=None) -> pl.DataFrame:
     """Prefixes `'` to every value of `columns` that a spreadsheet could run
     as a formula (OWASP: = + - @ tab CR LF, and full-width ＝＋－＠). Only for
-    text the model generated: the seller's own cells are never touched."""
+    text the model generated: the seller's own cells are never touched.
+    `written` ({column: one bool per row}) narrows it to the cells the model
+    wrote, when a column also holds cells copied from the seller's."""
     dtypes = batch.schema  # once: polars builds it afresh on every access
     names = [c for c in columns if dtypes[c] == pl.String]
     if not names:
         return batch
+
+    def risky(c: str) -> pl.Expr:
+        trigger = pl.col(c).str.contains(_TRIGGER_RE)
+        if written is None or c not in written:
+            return trigger
+        return trigger & pl.Series(written[c], dtype=pl.Boolean)
+
     return batch.with_columns(
-        pl.when(pl.col(c).str.contains(_TRIGGER_RE)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c))
-        .alias(c) for c in names)
+        pl.when(risky(c)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c) for c in names)
 
 
 def catalog_format(path) -> str:
@@ -276,13 +284,16 @@ class CatalogWriter:
             self._tmp.discard()
             raise
 
-    def write(self, batch: pl.DataFrame) -> None:
+    def write(self, batch: pl.DataFrame, model_written: dict[str, list[bool]] | None = None) -> None:
+        """`model_written` ({generated column: one bool per row}) says which
+        cells the model wrote; only those are neutralized. Without it, every
+        cell of the generated columns is."""
         if self._tmp.done:
             raise RuntimeError("CatalogWriter is closed")
         if batch.columns != self.columns:
             raise ValueError(f"batch columns {batch.columns} != writer columns {self.columns}")
         if self.generated_columns:
-            batch = neutralize_formulas(batch, self.generated_columns)
+            batch = neutralize_formulas(batch, self.generated_columns, model_written)
         try:
             if isinstance(self._sink, CsvSink):
                 self._sink.write(batch, self._like.raw_batch)

@@ -110,15 +110,58 @@ def label(codec: str) -> str:
     return _LABELS.get(name, name)
 
 
+_COMMON = "e.g. utf-8, cp1252, latin-1, gb18030, shift_jis, big5, euc-kr, utf-16"
+# What a file's text is checked against: a header, a quoted comma, line ends.
+_PROBE = 'Handle,Title\r\nh-1,"Red, scarf"\n'
+
+
 def check_encoding_name(name: str) -> str:
-    """A text codec Python knows, or a UsageError listing common ones."""
+    """A codec Python knows that can read a text file, or a UsageError."""
     try:
         codecs.lookup(name)
         io.TextIOWrapper(io.BytesIO(), encoding=name)  # refuses base64, rot13 and the like
     except (LookupError, ValueError):  # ValueError: a NUL in the name
-        raise UsageError(f"unknown text encoding {name[:40]!r} for --encoding; e.g. utf-8, cp1252, "
-                         "latin-1, gb18030, shift_jis, big5, euc-kr, utf-16") from None
+        raise UsageError(f"unknown text encoding {name[:40]!r} for --encoding; {_COMMON}") from None
+    if not _reads_text_files(name):
+        raise UsageError(f"{name[:40]!r} is not an encoding a text file is saved in (it encodes "
+                         f"something else, such as a domain name); name the file's encoding, {_COMMON}")
     return name
+
+
+def _reads_text_files(codec: str) -> bool:
+    """Whether `codec` reads back a CSV line it wrote, fed a byte at a time as a
+    file is, with each error handler the reader uses. Refuses the codecs that
+    are not for files (idna and punycode: domain names; undefined: nothing)."""
+    try:
+        data = _PROBE.encode(codec)
+        for errors in ("strict", "replace", "localize-mark"):
+            decoder = codecs.getincrementaldecoder(codec)(errors)
+            text = "".join(decoder.decode(data[i : i + 1]) for i in range(len(data)))
+            if (text + decoder.decode(b"", final=True)).removeprefix("\ufeff") != _PROBE:
+                return False
+    except (UnicodeError, LookupError, TypeError, ValueError):
+        return False
+    return True
+
+
+def _check_decodable(path: Path, head: bytes, enc: TextEncoding) -> TextEncoding:
+    """The named encoding must at least start reading the file: utf-16 and
+    utf-32 without a byte-order mark, for one, refuse any file outright.
+    Bytes that do not decode are not checked here; the reader names their row."""
+    try:
+        codecs.getincrementaldecoder(enc.codec)("replace").decode(head, final=False)
+    except UnicodeError as exc:
+        name = _canonical(enc.codec)
+        if name in ("utf-16", "utf-32") and not enc.bom:
+            why = f"it has no byte-order mark; name the byte order: --encoding {name}-le or {name}-be"
+        else:
+            why = f"{_reason(exc)}; name the file's encoding, or leave --encoding out to detect it"
+        raise InputError(path, f"cannot be read as {enc.label}, the encoding named with --encoding: {why}") from None
+    return enc
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc)[:200] or type(exc).__name__
 
 
 def resolve(path: Path, head: bytes, given: str | None) -> TextEncoding:
@@ -128,7 +171,7 @@ def resolve(path: Path, head: bytes, given: str | None) -> TextEncoding:
         given = check_encoding_name(given)
         if bom and _canonical(bom).split("-")[:2] == _canonical(given).split("-")[:2]:
             return TextEncoding(bom, bom=True, given=True)  # the same UTF: let the codec drop the mark
-        return TextEncoding(given, bom=bom is not None, given=True)
+        return _check_decodable(path, head, TextEncoding(given, bom=bom is not None, given=True))
     if bom:
         return TextEncoding(bom, bom=True)
     for signature, what in _SIGNATURES:

@@ -10,8 +10,9 @@ numbers, so no cell of the output is ever a formula.
 
 from __future__ import annotations
 
-import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import IO
 
@@ -19,6 +20,7 @@ import polars as pl
 
 from localize.errors import OutputError
 from localize.io import xlsx_cells
+from localize.io.detachable_file import DetachableFile
 from localize.io.xlsx_cells import EXCEL_MAX_CELL, EXCEL_MAX_COLUMNS, cell_text, column_letter, first_line, utf16_len
 from localize.io.xlsx_read import XlsxSource
 
@@ -64,7 +66,16 @@ class XlsxSink:
             self._check_rows(expected_rows)
         if source is not None:
             source.check_other_sheets()  # refused before the workbook is started, not half-way
-        self._book = xlsxwriter.Workbook(fh, {
+        # xlsxwriter's temp files (one per sheet, one per zip part) go to a
+        # folder of our own, removed whatever happens: it leaves them behind
+        # when a write fails. The output goes through a DetachableFile (see there).
+        try:
+            self._tmpdir = tempfile.mkdtemp(prefix="localize-xlsx-")
+        except OSError as e:
+            raise self._os_error(e) from None
+        self._fh = DetachableFile(fh)
+        self._book = xlsxwriter.Workbook(self._fh, {
+            "tmpdir": self._tmpdir,
             "constant_memory": True,       # rows stream to a temp file as they are written
             "strings_to_formulas": False,  # belt and braces: only write_string is used
             "strings_to_urls": False,
@@ -152,9 +163,17 @@ class XlsxSink:
                             for c, dtype in dtypes.items())
         self._check_unstorable(text)
         col = self._first_col
-        for values in text.iter_rows():
-            self._row += 1
-            self._write_row(self._catalog, self._row, col, values)
+        try:
+            for values in text.iter_rows():
+                self._row += 1
+                self._write_row(self._catalog, self._row, col, values)
+        except OSError as e:  # the rows' temp file (see _tmpdir)
+            raise self._os_error(e) from None
+
+    def _os_error(self, e: OSError) -> OutputError:
+        return OutputError(f"{self._dest}: cannot write the workbook: {e.strerror or e} (it is assembled "
+                           f"in temporary files under {tempfile.gettempdir()} first, which needs space "
+                           "too; or set TMPDIR)")
 
     def _check_unstorable(self, text: pl.DataFrame) -> None:
         if not text.height:
@@ -174,20 +193,24 @@ class XlsxSink:
         import xlsxwriter.exceptions as xe
 
         try:
-            self._book.close()
-            self._remove_temp_files()  # xlsxwriter leaves an empty sheet's behind
+            try:
+                self._book.close()
+            finally:
+                self._remove_temp_files()  # xlsxwriter leaves an empty sheet's behind
         except xe.FileSizeError:
             raise OutputError(f"{self._dest}: the workbook would be over 4 GB, which Excel cannot open; "
                               "write CSV or Parquet instead") from None
         except xe.FileCreateError as e:
-            cause = e.args[0] if e.args and isinstance(e.args[0], OSError) else None
-            raise OutputError(f"{self._dest}: cannot write the output: "
-                              f"{(cause.strerror if cause else None) or e}") from None
+            cause = e.args[0] if e.args and isinstance(e.args[0], OSError) else OSError(str(e))
+            raise self._os_error(cause) from None
+        except OSError as e:  # a temp file of a zip part
+            raise self._os_error(e) from None
 
     def discard(self) -> None:
         """Drops xlsxwriter's per-sheet temp files without building the zip."""
         self._book.fileclosed = True  # nothing is to be written any more
         self._remove_temp_files()
+        self._fh.detach()  # a zip left open by a failed close() stays silent
 
     def _remove_temp_files(self) -> None:
         # constant_memory mode keeps each sheet's rows in a named temp file
@@ -199,10 +222,5 @@ class XlsxSink:
                     fh.close()
             except OSError:
                 pass
-            name = getattr(ws, "row_data_filename", None)
-            if name:
-                try:
-                    os.unlink(name)
-                except OSError:
-                    pass
         self._sheets = []
+        shutil.rmtree(self._tmpdir, ignore_errors=True)

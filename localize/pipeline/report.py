@@ -1,4 +1,14 @@
-"""What a run tells the seller: per-row issues in a sidecar CSV, totals in a summary."""
+"""What a run tells the seller: per-row issues in a sidecar CSV, totals in a summary.
+
+The side files (`<output stem>.report.csv`, `.errors.csv`) are named after the
+output, so they can land on a file that is not localize's: the input itself
+(`localize shop.report.csv -o shop.csv`) or a seller's own `shop.report.csv`.
+localize knows a side file is its own by its first row: exactly the header it
+writes, with or without its last column, `signature` (older versions wrote
+none). Any other existing file under a side file's name is refused before any
+work (`claim`), and is never replaced or deleted, so a run can only ever
+overwrite or remove its own earlier report.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +16,14 @@ import csv
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from localize.backends.redaction import redact_api_keys
+from localize.errors import OutputError
 from localize.io.stale_temps import make_temp
+
+SIGNATURE_COLUMN = "signature"  # the last column of every side file: the run signature
+_HEADER_PROBE_CHARS = 4096  # a side file's header is short; a longer first line is not one
 
 
 @dataclass
@@ -55,15 +70,40 @@ class RunStats:
         return d
 
 
+def written_by_localize(path: Path, header: list[str]) -> bool:
+    """Whether `path` is a regular file whose first CSV row is `header`, with
+    or without the trailing signature column (versions before the run
+    signature wrote none): a side file localize wrote."""
+    if not path.is_file():  # a folder, or a named pipe that would block the read
+        return False
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            first = f.readline(_HEADER_PROBE_CHARS)
+    except (OSError, UnicodeDecodeError):
+        return False
+    row = next(csv.reader([first]), [])
+    unsigned = header[:-1] if header[-1:] == [SIGNATURE_COLUMN] else header
+    return row in (unsigned, [*unsigned, SIGNATURE_COLUMN])
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
 class _SidecarCSV:
     """A CSV beside the output, opened on its first row so clean runs leave no
     file behind; written to a temp file and renamed at the end like the main output.
+    Only a file localize wrote is ever replaced or removed under its name.
 
     The run's signature is the last column, the same on every row: a report read
     later (or beside another run's) says which settings produced it, and the file
     stays plain CSV that any spreadsheet opens."""
 
     HEADER: list[str] = []  # the last column is always "signature", filled in by _write
+    KIND = "side"  # what the file is, in messages
 
     def __init__(self, path: Path, signature: str = ""):
         self.path = path
@@ -73,29 +113,76 @@ class _SidecarCSV:
         self._writer = None
         self.count = 0
 
+    def claim(self, input: Path, outputs: Iterable[Path]) -> None:
+        """Refuses, before any work, a name that is the input or an output, or
+        that holds a file localize did not write."""
+        self._check_name(input, outputs)
+        self._check_existing()
+
+    def _check_name(self, input: Path, outputs: Iterable[Path]) -> None:
+        if _same_file(self.path, Path(input)):
+            raise OutputError(f"{self.path}: the {self.KIND} file would overwrite the input; "
+                              "choose another -o, or rename the input")
+        if any(_same_file(self.path, Path(out)) for out in outputs):
+            raise OutputError(f"{self.path}: the {self.KIND} file would overwrite an output; choose another -o")
+
+    def _check_existing(self) -> None:
+        if (self.path.exists() or self.path.is_symlink()) and not written_by_localize(self.path, self.HEADER):
+            raise OutputError(self._not_ours())
+
+    def _not_ours(self) -> str:
+        return (f"{self.path}: exists and was not written by localize (its first row is not localize's "
+                f"{self.KIND} header), and this run would replace or remove it; move or rename it, or "
+                "choose another -o")
+
     def _write(self, row: list) -> None:
-        if self._writer is None:
-            fd, self._tmp = make_temp(self.path)  # also removes the temps of killed runs
-            self._file = os.fdopen(fd, "w", encoding="utf-8", newline="")
-            self._writer = csv.writer(self._file)
-            self._writer.writerow(self.HEADER)
-        # Reasons and details quote servers and models, which may echo the API key.
-        self._writer.writerow([*(redact_api_keys(v) if isinstance(v, str) else v for v in row), self.signature])
+        try:
+            if self._writer is None:
+                fd, self._tmp = make_temp(self.path)  # also removes the temps of killed runs
+                self._file = os.fdopen(fd, "w", encoding="utf-8", newline="")
+                self._writer = csv.writer(self._file)
+                self._writer.writerow(self.HEADER)
+            # Reasons and details quote servers and models, which may echo the API key.
+            self._writer.writerow([*(redact_api_keys(v) if isinstance(v, str) else v for v in row),
+                                   self.signature])
+        except OSError as exc:  # a full disk, a read-only or vanished folder
+            raise self._write_error(exc) from None
         self.count += 1
 
+    def _write_error(self, exc: OSError) -> OutputError:
+        return OutputError(f"{self.path}: cannot write the {self.KIND} file: {exc.strerror or exc}")
+
+    def flush(self) -> None:
+        """Writes out what is buffered, so a full disk is found before the outputs are committed."""
+        if self._file is not None:
+            try:
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            except OSError as exc:
+                raise self._write_error(exc) from None
+
     def commit(self) -> Path | None:
+        mine = not self.path.exists() or written_by_localize(self.path, self.HEADER)
         if self._file is None:
-            if self.path.exists():
+            if self.path.exists() and mine:
                 self.path.unlink()  # a stale file from an earlier run would mislead
             return None
-        self._file.close()
-        os.replace(self._tmp, self.path)
+        if not mine:  # appeared during the run (claim() checked before it)
+            raise OutputError(self._not_ours())
+        try:
+            self._file.close()
+            os.replace(self._tmp, self.path)
+        except OSError as exc:
+            raise self._write_error(exc) from None
         self._file = None
         return self.path
 
     def abort(self) -> None:
         if self._file is not None:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:
+                pass  # the write that failed was reported; the temp file goes below
             self._file = None
         if self._tmp and os.path.exists(self._tmp):
             os.unlink(self._tmp)
@@ -106,7 +193,8 @@ class ErrorLog(_SidecarCSV):
     their cell is left empty (the row is kept) and a rerun generates them again.
     Separate from the quality report, which flags outputs that exist."""
 
-    HEADER = ["row", "column", "locale", "reason", "attempts", "signature"]
+    HEADER = ["row", "column", "locale", "reason", "attempts", SIGNATURE_COLUMN]
+    KIND = "errors"
 
     def add(self, row: int, column: str, locale: str, reason: str, attempts: int) -> None:
         self._write([row, column, locale, reason, attempts])
@@ -119,7 +207,8 @@ class IssueReport(_SidecarCSV):
     Row numbers count data rows from 1 (the header is not a row), in both files.
     """
 
-    HEADER = ["row", "column", "locale", "issue", "detail", "signature"]
+    HEADER = ["row", "column", "locale", "issue", "detail", SIGNATURE_COLUMN]
+    KIND = "report"
 
     def __init__(self, path: Path, errors_path: Path | None = None, *, signature: str = ""):
         super().__init__(path, signature)
@@ -139,6 +228,17 @@ class IssueReport(_SidecarCSV):
             return
         for issue, detail in cell.issues:
             self.add(row, column, locale, issue, detail)
+
+    def claim(self, input: Path, outputs: Iterable[Path]) -> None:
+        outputs = list(outputs)
+        self._check_name(input, [*outputs, self.errors.path])  # the input first: the worse mistake
+        self.errors._check_name(input, [*outputs, self.path])
+        self._check_existing()
+        self.errors._check_existing()
+
+    def flush(self) -> None:
+        self.errors.flush()
+        super().flush()
 
     def commit(self) -> Path | None:
         self.errors.commit()

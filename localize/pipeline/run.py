@@ -13,9 +13,12 @@ import polars as pl
 
 from localize.backends import Backend, create_backend
 from localize.catalog.fields import Field, detect_fields, parse_field_spec
-from localize.errors import BackendUnavailable, GlossaryViolations, InputError, OutputError, UsageError
+from localize.errors import (
+    BackendUnavailable, GlossaryViolations, InputError, OutputError, UsageError, printable_line,
+)
 from localize.io.catalog import CatalogReader, CatalogWriter, catalog_format
 from localize.pipeline import shopify_ta
+from localize.pipeline.output_folders import make_output_folders
 from localize.pipeline.progress import Progress
 from localize.pipeline.report import IssueReport, RunStats
 from localize.pipeline.signature import run_signature
@@ -133,7 +136,8 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
     """
     started = time.monotonic()
     paths = output_paths(opts)
-    _make_output_folders(paths)
+    # Never the input, nor a file localize did not write; the files themselves are opened later.
+    IssueReport(_report_path(next(iter(paths.values())), opts)).claim(opts.input, paths.values())
     market = load_market(opts.market)
     templates = load_templates()
     glossary = _load_glossary(opts)  # a bad glossary fails before the catalog is read
@@ -157,6 +161,7 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
             raise BackendUnavailable(_stopped_message(exc, stats.rows, job.total_rows, store is not None)) from None
         if job.translate_adapt is not None:
             job.translate_adapt.say_what_was_left(job.progress)
+        job.report.flush()  # a full disk fails the run here, before an output is committed
         stats.outputs = [str(w.commit()) for w in job.writers.values()]
         report_file = job.report.commit()
         stats.report = str(report_file) if report_file else None
@@ -193,15 +198,6 @@ class _OpenRun:
         return sum(getattr(t, name) for t in self.translators())
 
 
-def _make_output_folders(paths: dict[str | None, Path]) -> None:
-    for path in paths.values():
-        if not path.parent.exists():
-            try:
-                path.parent.mkdir(parents=True)
-            except OSError as exc:
-                raise OutputError(f"{path.parent}: cannot create the output folder: {exc.strerror}") from None
-
-
 def _load_glossary(opts: RunOptions):
     if not opts.glossaries:
         return None
@@ -213,7 +209,7 @@ def _load_glossary(opts: RunOptions):
 def _open_catalog(opts: RunOptions, undo: contextlib.ExitStack) -> _OpenRun:
     reader = undo.enter_context(CatalogReader(opts.input, batch_rows=batch_size(opts), encoding=opts.encoding))
     for notice in reader.notices:  # a guessed encoding matters even with --quiet
-        print(f"localize: {notice}", file=sys.stderr, flush=True)
+        print(f"localize: {printable_line(notice)}", file=sys.stderr, flush=True)
     is_translate_adapt = shopify_ta.is_translate_adapt(reader.columns)
     if is_translate_adapt:
         shopify_ta.check_options(layout=opts.layout, fields=opts.fields)
@@ -238,7 +234,10 @@ def _open_engine(opts: RunOptions, backend: Backend | None, undo: contextlib.Exi
 
 
 def _open_outputs(opts: RunOptions, job: _OpenRun, paths, signature: str, undo: contextlib.ExitStack) -> None:
-    """Temp outputs, the report files and the progress display; all undone on error."""
+    """The output folders, temp outputs, the report files and the progress
+    display; all undone on error. Only now, once the catalog and the engine
+    are checked, so that a refused run changes nothing on disk."""
+    make_output_folders([p.parent for p in paths.values()], undo)
     job.report = IssueReport(_report_path(next(iter(paths.values())), opts), signature=signature)
     undo.callback(job.report.abort)  # both aborts are no-ops once committed
     generated = _generated_columns(opts, job.fields, job.extra, job.is_translate_adapt)
@@ -256,7 +255,7 @@ def _start_message(opts: RunOptions, job: _OpenRun, paths, market_name: str, eng
         else f"fields {', '.join(f.column for f in job.fields)}"
     )
     return (
-        f"localize: {opts.input} -> {', '.join(str(p) for p in paths.values())}\n"
+        f"localize: {printable_line(f'{opts.input} -> ' + ', '.join(str(p) for p in paths.values()))}\n"
         f"localize: {what}; locales "
         f"{', '.join(loc.code for loc in opts.locales)}; market {market_name}; engine {engine}"
     )
@@ -328,6 +327,7 @@ def _open_store(opts: RunOptions, backend, templates, market, glossary, progress
     from localize.store import StoreError, StoreSession, TranslationStore
 
     def warn(message: str) -> None:  # shown even with --quiet: a run without its store cannot resume
+        message = printable_line(message)
         if opts.quiet:
             print(message, file=sys.stderr, flush=True)
         else:
@@ -379,26 +379,33 @@ def _localize_batch(batch: pl.DataFrame, offset: int, fields, opts, translator, 
     rows = batch.select([pl.col(c).cast(pl.String) for c in field_cols]).to_dicts()
     results = translator.translate(rows, fields, on_row_done=progress.rows_done, on_request_done=progress.tick)
     new_columns: dict[str, dict[str, list]] = {loc.code: {} for loc in opts.locales}
+    # Which cells the model wrote: only those may be neutralized against formula
+    # injection. A cell copied as it was (a "-20" that reads the same in every
+    # language) is the seller's own text and is never changed.
+    written: dict[str, dict[str, list[bool]]] = {loc.code: {} for loc in opts.locales}
     for loc in opts.locales:
         for f in fields:
-            values = []
+            values, by_model = [], []
             for r, row in enumerate(rows):
                 source = row.get(f.column)
                 cell = results.get((r, f.column, loc.code))
                 if cell is None:  # empty source: stays empty, no model call
                     values.append(source)
+                    by_model.append(False)
                     continue
                 report.add_cell(offset + r + 1, f.column, loc.code, cell)
                 values.append(cell.value)
+                by_model.append(cell.value is not None and cell.value != source)
             new_columns[loc.code][f.column] = values
+            written[loc.code][f.column] = by_model
     if None in writers:
         out = batch.with_columns(
             [pl.Series(f"{c}_{loc}", vals, dtype=pl.String) for loc, cols in new_columns.items() for c, vals in cols.items()]
         )
-        writers[None].write(out)
+        writers[None].write(out, {f"{c}_{loc}": m for loc, cols in written.items() for c, m in cols.items()})
     else:
         for loc, cols in new_columns.items():
             replaced = batch.with_columns(
                 [pl.Series(c, vals, dtype=batch.schema[c] if batch.schema[c] != pl.Null else pl.String) for c, vals in cols.items()]
             )
-            writers[loc].write(replaced)
+            writers[loc].write(replaced, written[loc])

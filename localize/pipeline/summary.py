@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from localize.errors import printable_line
 from localize.pipeline.report import RunStats
 
 
@@ -41,14 +42,18 @@ def print_summary(stats: RunStats) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from rich.markup import escape
+
+    # Paths can hold control characters (and rich markup): shown, never acted on.
+    lines = [(key, printable_line(value)) for key, value in summary_lines(stats)]
     console = Console(stderr=True)
     if not console.is_terminal:
-        for key, value in summary_lines(stats):
+        for key, value in lines:
             print(f"localize: {key}: {value}", file=sys.stderr)
         return
     table = Table(title="localize summary", show_header=False, box=None)
     table.add_column(style="bold")
     table.add_column()
-    for key, value in summary_lines(stats):
-        table.add_row(key, value)
+    for key, value in lines:
+        table.add_row(key, escape(value))
     console.print(table)
