@@ -29,7 +29,7 @@ from localize.text.unprintable import writable
 # Bump when the same request would now give a different final text: cleanup
 # rules, repair rounds, max_tokens, keep-term restoration. Old entries then
 # stop matching (and can be removed with `localize cache clear --older-than`).
-KEY_VERSION = 1
+KEY_VERSION = 2  # 2: control characters cleaned from answers; a cut answer gets a round with more room
 
 # The sampling settings every request is sent with (GenerationRequest's defaults).
 SAMPLING = {"temperature": GenerationRequest.temperature, "repeat_penalty": GenerationRequest.repeat_penalty}
