@@ -84,3 +84,24 @@ def test_the_private_import_check_finds_one(tmp_path):
     (tmp_path / "localize" / "eval" / "checks.py").write_text("_codes = plain_text = None\n")
     assert private_imports_across_packages(tmp_path / "localize") == [
         "localize/text/safety.py:1: from localize.eval.checks import _codes"]
+
+
+# A module a reader can hold in their head, a function that fits on a screen
+# (DEVELOPERS' guide): ~400 lines and ~60 lines, with a little slack so that a
+# fix is not blocked by a line; past that, split by concern.
+MAX_MODULE_LINES, MAX_FUNCTION_LINES = 450, 60
+
+
+def test_modules_and_functions_stay_small():
+    too_big = []
+    for path in sorted((REPO / "localize").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        name = path.relative_to(REPO).as_posix()
+        if text.count("\n") > MAX_MODULE_LINES:
+            too_big.append(f"{name}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    too_big.append(f"{name}:{node.lineno} {node.name}(): {length} lines")
+    assert not too_big, too_big
