@@ -135,9 +135,11 @@ class FakeEngine(Backend):
         limit = _LIMIT.search(last)
         if limit:  # the market-limit repair round: the previous answer is the turn before
             return Asked(request, "shorten", kind, previous=previous, limit=int(limit.group(1)))
-        source = _SOURCE.search(last).group(1)
+        found = _SOURCE.search(last)
+        if found is None:  # not localize's prompt (a plain one-line prompt, for A/B baselines): the text is the turn
+            return Asked(request, "translate", kind, None, last)
         locale = _LOCALE.findall(last.rsplit("\n>>>", 1)[1])[-1]
-        return Asked(request, "translate", kind, locale, source)
+        return Asked(request, "translate", kind, locale, found.group(1))
 
     def default_answer(self, asked: Asked) -> Generation:
         """What this engine answers unless `answer` says otherwise."""
