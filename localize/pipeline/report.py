@@ -216,6 +216,10 @@ class IssueReport(_SidecarCSV):
         stem = path.name.removesuffix(".report.csv")
         self.errors = ErrorLog(errors_path or path.with_name(f"{stem}.errors.csv"), signature)
 
+    def sign(self, signature: str) -> None:
+        """The run signature, known once the engine is loaded (after `claim`), for both files' rows."""
+        self.signature = self.errors.signature = signature
+
     def add(self, row: int, column: str, locale: str, issue: str, detail: str) -> None:
         self._write([row, column, locale, issue, detail])
         self.rows.add(row)

@@ -137,7 +137,8 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
     started = time.monotonic()
     paths = output_paths(opts)
     # Never the input, nor a file localize did not write; the files themselves are opened later.
-    IssueReport(_report_path(next(iter(paths.values())), opts)).claim(opts.input, paths.values())
+    report = IssueReport(_report_path(next(iter(paths.values())), opts))
+    report.claim(opts.input, paths.values())
     market = load_market(opts.market)
     templates = load_templates()
     glossary = _load_glossary(opts)  # a bad glossary fails before the catalog is read
@@ -150,7 +151,8 @@ def run(opts: RunOptions, *, backend: Backend | None = None) -> RunStats:
             engine=job.backend.name, model_id=job.backend.model_id, templates=templates, glossary=glossary,
             market=market.name,
         )
-        _open_outputs(opts, job, paths, stats.signature, undo)
+        report.sign(stats.signature)
+        _open_outputs(opts, job, paths, report, undo)
         job.progress.message(_start_message(opts, job, paths, market.name, stats.backend))
         store = _open_store(opts, job.backend, templates, market, glossary, job.progress, undo)
         stats.store = str(store.store.path) if store else None
@@ -233,12 +235,12 @@ def _open_engine(opts: RunOptions, backend: Backend | None, undo: contextlib.Exi
     return backend
 
 
-def _open_outputs(opts: RunOptions, job: _OpenRun, paths, signature: str, undo: contextlib.ExitStack) -> None:
+def _open_outputs(opts: RunOptions, job: _OpenRun, paths, report: IssueReport, undo: contextlib.ExitStack) -> None:
     """The output folders, temp outputs, the report files and the progress
     display; all undone on error. Only now, once the catalog and the engine
     are checked, so that a refused run changes nothing on disk."""
     make_output_folders([p.parent for p in paths.values()], undo)
-    job.report = IssueReport(_report_path(next(iter(paths.values())), opts), signature=signature)
+    job.report = report  # its files are created on its first row
     undo.callback(job.report.abort)  # both aborts are no-ops once committed
     generated = _generated_columns(opts, job.fields, job.extra, job.is_translate_adapt)
     for loc, path in paths.items():
